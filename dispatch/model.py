@@ -1,0 +1,170 @@
+"""Domain objects of a dispatch day: agents, visits, services and the problem that binds them.
+
+Everything here is frozen. Times are whole seconds since local midnight of the plan's date
+(``*_s``), so the solver and the checker work in integers and never touch time zones; the
+``io`` layer converts to and from ISO 8601 at the edge. Locations are WGS84 degrees.
+
+Location indices (shared by every travel matrix): visits ``0 .. V-1`` in problem order, then
+agent starts ``V .. V+A-1``, then agent ends ``V+A .. V+2A-1``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+DAY_S = 24 * 3600
+DEFAULT_TIMEZONE = "Asia/Karachi"
+
+
+class Priority(StrEnum):
+    """How much a visit matters when not every visit can be served."""
+
+    NORMAL = "normal"
+    HIGH = "high"  # senior citizens, people with disabilities
+    URGENT = "urgent"
+
+
+PRIORITY_ORDER: tuple[Priority, ...] = (Priority.NORMAL, Priority.HIGH, Priority.URGENT)
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A point in WGS84 degrees."""
+
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """A closed interval ``[start_s, end_s]`` in seconds since local midnight."""
+
+    start_s: int
+    end_s: int
+
+    def contains(self, t_s: int) -> bool:
+        return self.start_s <= t_s <= self.end_s
+
+
+def _frozen_map(values: Mapping[str, int] | None) -> Mapping[str, int]:
+    return MappingProxyType(dict(values or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """One service of the catalog: the skill it needs and its default time on site."""
+
+    code: str
+    name: str
+    skill: str | None
+    duration_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """A field agent on a motorcycle for one shift.
+
+    ``speed_factor`` scales speed: 1.25 rides 25% faster, so travel takes ``1/1.25`` as long
+    (see :func:`agent_travel_s`). ``capacities`` bound named quantities (documents carried,
+    cash held) that visits consume through their ``demand``.
+    """
+
+    id: str
+    start: Location
+    shift: TimeWindow
+    skills: frozenset[str] = frozenset()
+    end: Location | None = None
+    max_visits: int | None = None
+    speed_factor: float = 1.0
+    capacities: Mapping[str, int] = field(default_factory=lambda: _frozen_map(None))
+
+    @property
+    def end_location(self) -> Location:
+        return self.start if self.end is None else self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A booked home visit.
+
+    ``windows`` are the booked slots: service must *start* inside one of them. ``required``
+    visits are never dropped for cost; they are left unassigned only when no agent can serve
+    them at all. ``duration_s`` overrides the service's default time on site.
+    """
+
+    id: str
+    location: Location
+    service: str
+    windows: tuple[TimeWindow, ...]
+    priority: Priority = Priority.NORMAL
+    extra_skills: frozenset[str] = frozenset()
+    duration_s: int | None = None
+    required: bool = False
+    demand: Mapping[str, int] = field(default_factory=lambda: _frozen_map(None))
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One district's day: who is on shift, what is booked, and the catalog they refer to."""
+
+    date: dt.date
+    agents: tuple[Agent, ...]
+    visits: tuple[Visit, ...]
+    services: tuple[Service, ...]
+    name: str = ""
+    timezone: str = DEFAULT_TIMEZONE
+
+    def service(self, code: str) -> Service:
+        for service in self.services:
+            if service.code == code:
+                return service
+        raise KeyError(code)
+
+    def visit_duration_s(self, visit: Visit) -> int:
+        """Time on site: the visit's override, else its service's default."""
+        if visit.duration_s is not None:
+            return visit.duration_s
+        return self.service(visit.service).duration_s
+
+    def required_skills(self, visit: Visit) -> frozenset[str]:
+        """The service's skill plus the visit's extras (e.g. ``female``)."""
+        skill = self.service(visit.service).skill
+        base = frozenset() if skill is None else frozenset({skill})
+        return base | visit.extra_skills
+
+    def locations(self) -> list[Location]:
+        """All locations in matrix order: visits, agent starts, agent ends."""
+        return (
+            [v.location for v in self.visits]
+            + [a.start for a in self.agents]
+            + [a.end_location for a in self.agents]
+        )
+
+    def visit_index(self, visit_pos: int) -> int:
+        return visit_pos
+
+    def start_index(self, agent_pos: int) -> int:
+        return len(self.visits) + agent_pos
+
+    def end_index(self, agent_pos: int) -> int:
+        return len(self.visits) + len(self.agents) + agent_pos
+
+
+def can_serve(agent: Agent, required_skills: frozenset[str]) -> bool:
+    """An agent may serve a visit iff the visit's required skills are a subset of the agent's."""
+    return required_skills <= agent.skills
+
+
+def agent_travel_s(base_travel_s: int, speed_factor: float) -> int:
+    """Travel time for an agent whose speed is ``speed_factor`` times the matrix's speed.
+
+    Rounded up so that a plan built on these times is never optimistic.
+    """
+    if speed_factor == 1.0:
+        return base_travel_s
+    return math.ceil(base_travel_s / speed_factor - 1e-9)
