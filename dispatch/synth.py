@@ -1,0 +1,334 @@
+"""Seeded synthetic districts: a realistic Dastak day of bookings and agents.
+
+Tests, the demo and the benchmarks need many problems that look like real days without
+shipping citizens' data. :func:`generate` builds one from a seed: visits cluster around towns
+of different sizes with a thin rural spread, booked into the 2-hour slots the Dastak app
+offers, with a service mix where CNIC and certificates dominate. Agents carry 2-4 skills each
+so that skill matching matters. Where homes are placed is pluggable through :class:`Area`, so a
+real district polygon can replace the default Lahore-like box.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from dispatch.catalog import load_catalog
+from dispatch.model import Agent, Location, Priority, Problem, Service, TimeWindow, Visit
+
+HOUR_S = 3600
+DEFAULT_DATE = dt.date(2026, 11, 30)  # a Monday; fixed so that a seed alone fixes the problem
+
+# The booking slots of a Dastak day: service must start inside the booked slot.
+SLOTS: tuple[TimeWindow, ...] = tuple(
+    TimeWindow(h * HOUR_S, (h + 2) * HOUR_S) for h in (9, 11, 13, 15)
+)
+SLOT_WEIGHTS: tuple[float, ...] = (0.30, 0.29, 0.23, 0.18)  # mornings book first
+TWO_SLOT_SHARE = 0.08  # visits that accept either of two slots
+
+PRIORITY_WEIGHTS: dict[Priority, float] = {
+    Priority.NORMAL: 0.85,
+    Priority.HIGH: 0.12,
+    Priority.URGENT: 0.03,
+}
+FEMALE_SKILL = "female"
+FEMALE_VISIT_SHARE = 0.05
+FEMALE_AGENT_SHARE = 0.15
+NADRA_SKILL = "nadra_biometric"
+NADRA_AGENT_SHARE = 0.5
+RURAL_VISIT_SHARE = 0.2
+CENTRE_START_SHARE = 0.3  # agents who start the day at a facilitation centre
+
+# Relative booking frequency per service code (about 100 in all; deliveries about 15%).
+# Services missing here (a catalog edited by operations) get DEFAULT_SERVICE_WEIGHT.
+SERVICE_WEIGHTS: dict[str, float] = {
+    "cnic_renewal": 20.0,
+    "cnic_new": 5.0,
+    "cnic_address_change": 4.0,
+    "child_registration": 6.0,
+    "driving_licence_renewal": 8.0,
+    "driving_licence_issuance": 3.0,
+    "international_driving_permit": 1.0,
+    "domicile_certificate": 6.0,
+    "property_registration": 0.7,
+    "property_mutation": 1.3,
+    "fard_issuance": 3.0,
+    "vehicle_registration": 2.0,
+    "vehicle_transfer": 2.0,
+    "token_tax": 2.0,
+    "birth_certificate": 7.0,
+    "death_certificate": 2.0,
+    "marriage_certificate": 3.0,
+    "character_certificate": 5.0,
+    "tenant_registration": 3.0,
+    "document_delivery": 15.0,
+}
+DEFAULT_SERVICE_WEIGHT = 1.0
+
+# Shift start hours (8-hour shifts) and how often each occurs.
+SHIFT_STARTS_H: tuple[int, ...] = (9, 8, 10)
+SHIFT_WEIGHTS: tuple[float, ...] = (0.8, 0.1, 0.1)
+SHIFT_LENGTH_S = 8 * HOUR_S
+
+
+class Area(Protocol):
+    """Where a district's people live: weighted town centres plus a rural spread.
+
+    ``town_centres`` gives ``(centre, weight, radius_km)``: a town receives visits in
+    proportion to ``weight``, spread around its centre with a Gaussian of ``radius_km``.
+    """
+
+    def town_centres(self) -> list[tuple[Location, float, float]]: ...
+
+    def sample_rural(self, rng: np.random.Generator, n: int) -> list[Location]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BoxArea:
+    """Towns inside a lat/lon box; rural homes uniform over the box."""
+
+    towns: tuple[tuple[Location, float, float], ...]
+    south: float
+    west: float
+    north: float
+    east: float
+
+    def town_centres(self) -> list[tuple[Location, float, float]]:
+        return list(self.towns)
+
+    def sample_rural(self, rng: np.random.Generator, n: int) -> list[Location]:
+        lat = rng.uniform(self.south, self.north, n)
+        lon = rng.uniform(self.west, self.east, n)
+        return [Location(float(a), float(b)) for a, b in zip(lat, lon, strict=True)]
+
+
+# A Lahore-like district: a dense old city, large planned suburbs, smaller outlying towns.
+LAHORE_LIKE = BoxArea(
+    towns=(
+        (Location(31.5820, 74.3160), 3.0, 2.0),  # walled city
+        (Location(31.5150, 74.3450), 2.5, 2.5),  # Gulberg
+        (Location(31.4700, 74.2750), 2.0, 2.5),  # Johar Town
+        (Location(31.4850, 74.3300), 1.5, 2.0),  # Model Town
+        (Location(31.5900, 74.3900), 1.2, 2.0),  # Shalimar
+        (Location(31.6200, 74.2850), 0.8, 1.5),  # Shahdara
+        (Location(31.5250, 74.4300), 0.6, 1.5),  # outlying eastern town
+    ),
+    south=31.45,
+    west=74.20,
+    north=31.65,
+    east=74.50,
+)
+
+
+def _clip_to_box(area: Area, loc: Location) -> Location:
+    """Keep Gaussian samples inside a box area (other areas are trusted as they are)."""
+    if isinstance(area, BoxArea):
+        return Location(
+            min(max(loc.lat, area.south), area.north), min(max(loc.lon, area.west), area.east)
+        )
+    return loc
+
+
+def sample_homes(
+    area: Area, rng: np.random.Generator, n: int, rural_share: float = RURAL_VISIT_SHARE
+) -> list[Location]:
+    """``n`` home locations: most around town centres, ``rural_share`` spread over the area."""
+    towns = area.town_centres()
+    if not towns:
+        return _rounded(area.sample_rural(rng, n))
+    is_rural = rng.random(n) < rural_share
+    n_rural = int(is_rural.sum())
+    rural = iter(area.sample_rural(rng, n_rural))
+    weights = np.array([w for _, w, _ in towns], dtype=np.float64)
+    town_of = rng.choice(len(towns), size=n, p=weights / weights.sum())
+    offsets_km = rng.normal(0.0, 1.0, size=(n, 2))
+    homes: list[Location] = []
+    for i in range(n):
+        if is_rural[i]:
+            homes.append(next(rural))
+            continue
+        centre, _, radius_km = towns[int(town_of[i])]
+        dlat = offsets_km[i, 0] * radius_km / 111.0
+        dlon = offsets_km[i, 1] * radius_km / (111.0 * math.cos(math.radians(centre.lat)))
+        homes.append(_clip_to_box(area, Location(centre.lat + dlat, centre.lon + dlon)))
+    return _rounded(homes)
+
+
+def _rounded(locations: Sequence[Location]) -> list[Location]:
+    """Six decimals (about 0.1 m) keep files short and round-trips exact."""
+    return [Location(round(float(p.lat), 6), round(float(p.lon), 6)) for p in locations]
+
+
+def _skill_demand(services: Sequence[Service]) -> dict[str, float]:
+    """Booking weight per skill: how much of the day each skill is needed for."""
+    demand: dict[str, float] = {}
+    for s in services:
+        if s.skill is not None:
+            weight = SERVICE_WEIGHTS.get(s.code, DEFAULT_SERVICE_WEIGHT)
+            demand[s.skill] = demand.get(s.skill, 0.0) + weight
+    return demand
+
+
+def _agent_skills(
+    rng: np.random.Generator, n_agents: int, services: Sequence[Service]
+) -> list[set[str]]:
+    """2-4 skills per agent; biometric kits on about half; every skill held by someone."""
+    demand = _skill_demand(services)
+    skills = sorted(demand)
+    others = [s for s in skills if s != NADRA_SKILL]
+    other_w = np.array([demand[s] for s in others], dtype=np.float64)
+    n_nadra = round(n_agents * NADRA_AGENT_SHARE) if NADRA_SKILL in demand else 0
+    has_nadra = np.zeros(n_agents, dtype=bool)
+    has_nadra[rng.permutation(n_agents)[:n_nadra]] = True
+    result: list[set[str]] = []
+    for i in range(n_agents):
+        count = int(rng.integers(2, 5))
+        held = {NADRA_SKILL} if has_nadra[i] else set()
+        k = min(count - len(held), len(others))
+        if k > 0:
+            picks = rng.choice(len(others), size=k, replace=False, p=other_w / other_w.sum())
+            held.update(others[int(j)] for j in picks)
+        result.append(held)
+    # Give every skill to someone: the least-skilled agent takes each missing one.
+    for skill in skills:
+        if n_agents and not any(skill in held for held in result):
+            light = min(range(n_agents), key=lambda i: (len(result[i]), i))
+            if len(result[light]) >= 4:
+                dropped = sorted(result[light] - {NADRA_SKILL})[-1]
+                result[light].discard(dropped)
+            result[light].add(skill)
+    return result
+
+
+def _agents(
+    rng: np.random.Generator,
+    n_agents: int,
+    area: Area,
+    services: Sequence[Service],
+    max_visits: int | None,
+) -> list[Agent]:
+    skill_sets = _agent_skills(rng, n_agents, services)
+    n_female = round(n_agents * FEMALE_AGENT_SHARE)
+    if n_agents >= 4:
+        n_female = max(n_female, 1)
+    female = set(int(i) for i in rng.permutation(n_agents)[:n_female])
+    homes = sample_homes(area, rng, n_agents)
+    centres = [c for c, _, _ in area.town_centres()]
+    width = max(2, len(str(n_agents)))
+    agents: list[Agent] = []
+    for i in range(n_agents):
+        start = homes[i]
+        if centres and rng.random() < CENTRE_START_SHARE:
+            start = _rounded([centres[int(rng.integers(len(centres)))]])[0]
+        start_h = SHIFT_STARTS_H[int(rng.choice(len(SHIFT_STARTS_H), p=SHIFT_WEIGHTS))]
+        held = skill_sets[i] | ({FEMALE_SKILL} if i in female else set())
+        agents.append(
+            Agent(
+                id=f"A{i + 1:0{width}d}",
+                start=start,
+                shift=TimeWindow(start_h * HOUR_S, start_h * HOUR_S + SHIFT_LENGTH_S),
+                skills=frozenset(held),
+                max_visits=max_visits,
+            )
+        )
+    return agents
+
+
+def _servable(services: Sequence[Service], agents: Sequence[Agent]) -> list[Service]:
+    """Services some agent can do: a district only offers bookings it can staff."""
+    return [s for s in services if s.skill is None or any(s.skill in a.skills for a in agents)]
+
+
+def _service_probabilities(services: Sequence[Service]) -> npt.NDArray[np.float64]:
+    weights = np.array(
+        [SERVICE_WEIGHTS.get(s.code, DEFAULT_SERVICE_WEIGHT) for s in services], dtype=np.float64
+    )
+    return np.asarray(weights / weights.sum(), dtype=np.float64)
+
+
+def _windows(rng: np.random.Generator) -> tuple[TimeWindow, ...]:
+    first = int(rng.choice(len(SLOTS), p=SLOT_WEIGHTS))
+    if rng.random() >= TWO_SLOT_SHARE:
+        return (SLOTS[first],)
+    second = int(rng.choice([i for i in range(len(SLOTS)) if i != first]))
+    return tuple(SLOTS[i] for i in sorted((first, second)))
+
+
+def _visits(
+    rng: np.random.Generator,
+    n_visits: int,
+    area: Area,
+    services: Sequence[Service],
+    agents: Sequence[Agent],
+) -> list[Visit]:
+    offered = _servable(services, agents) if agents else list(services)
+    p_all = _service_probabilities(offered)
+    female_agents = [a for a in agents if FEMALE_SKILL in a.skills]
+    for_women = _servable(offered, female_agents)
+    p_women = _service_probabilities(for_women) if for_women else p_all
+    homes = sample_homes(area, rng, n_visits)
+    priorities = list(PRIORITY_WEIGHTS)
+    p_priority = np.array([PRIORITY_WEIGHTS[p] for p in priorities], dtype=np.float64)
+    width = max(3, len(str(n_visits)))
+    visits: list[Visit] = []
+    for i in range(n_visits):
+        wants_female = bool(for_women) and rng.random() < FEMALE_VISIT_SHARE
+        pool, p = (for_women, p_women) if wants_female else (offered, p_all)
+        service = pool[int(rng.choice(len(pool), p=p))]
+        visits.append(
+            Visit(
+                id=f"V{i + 1:0{width}d}",
+                location=homes[i],
+                service=service.code,
+                windows=_windows(rng),
+                priority=priorities[int(rng.choice(len(priorities), p=p_priority))],
+                extra_skills=frozenset({FEMALE_SKILL}) if wants_female else frozenset(),
+            )
+        )
+    return visits
+
+
+def generate(
+    n_visits: int,
+    n_agents: int,
+    seed: int,
+    *,
+    area: Area | None = None,
+    date: dt.date | None = None,
+    catalog: Sequence[Service] | None = None,
+    name: str = "",
+    max_visits: int | None = None,
+) -> Problem:
+    """A synthetic district day with ``n_visits`` bookings and ``n_agents`` agents.
+
+    The same arguments always give the same problem. ``area`` defaults to a Lahore-like
+    district, ``catalog`` to ``data/services.csv``, ``date`` to :data:`DEFAULT_DATE`;
+    ``max_visits`` caps every agent's visits for the day. Sized so that about 15 visits per
+    agent is comfortably feasible.
+    """
+    if n_visits < 0:
+        raise ValueError(f"n_visits must be >= 0, got {n_visits}")
+    if n_agents < 0:
+        raise ValueError(f"n_agents must be >= 0, got {n_agents}")
+    if max_visits is not None and max_visits < 0:
+        raise ValueError(f"max_visits must be >= 0, got {max_visits}")
+    services = tuple(load_catalog() if catalog is None else catalog)
+    if not services:
+        raise ValueError("the service catalog is empty")
+    area = LAHORE_LIKE if area is None else area
+    rng = np.random.default_rng(seed)
+    agents = _agents(rng, n_agents, area, services, max_visits)
+    visits = _visits(rng, n_visits, area, services, agents)
+    return Problem(
+        date=DEFAULT_DATE if date is None else date,
+        agents=tuple(agents),
+        visits=tuple(visits),
+        services=services,
+        name=name or f"synthetic-{n_visits}v-{n_agents}a-s{seed}",
+    )
