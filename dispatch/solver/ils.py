@@ -1,0 +1,289 @@
+"""Route search with PyVRP's iterated local search, as a warm start for the full model.
+
+PyVRP finds far better VRPTW routes in a few seconds than OR-Tools' guided local search, but it
+does not know every rule of a Dastak day. So it only proposes routes: the OR-Tools model
+(:mod:`dispatch.solver.search`) reads them as its first solution, enforces every constraint and
+keeps improving. What PyVRP is told here is a faithful subset of the problem:
+
+- each agent (or group of identical agents) is a vehicle type with its own start and end depot,
+  shift window, capacities and a routing *profile*; a profile holds the agent's travel times
+  (speed factor and worst-case congestion applied) with every visit the agent lacks the skills for
+  made unreachable, which is how skills are expressed;
+- a visit with several booked slots becomes one client per slot in a mutually exclusive group;
+- ``max_visits`` is one more load dimension in which every visit weighs one;
+- droppable visits carry a prize equal to their drop penalty, so PyVRP weighs serving against
+  travel exactly as the full model does.
+
+When the profiles would take too much memory the adapter declines and the caller searches
+without a warm start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyvrp
+from pyvrp.stop import MaxIterations, MaxRuntime, StoppingCriterion
+
+from dispatch.geo.matrix import TravelMatrix
+from dispatch.model import DAY_S, Problem
+
+# A travel time that makes an arc useless (forbidden): longer than any shift.
+UNREACHABLE_S = 4 * DAY_S
+# Upper bound on the memory the per-profile matrices may take.
+MAX_PROFILE_BYTES = 1_500_000_000
+MAX_VISITS_DIMENSION = "__visits__"
+
+
+@dataclass(frozen=True, slots=True)
+class IlsRoutes:
+    """Routes proposed by the search: visit positions per agent position, in order."""
+
+    routes: dict[int, list[int]]
+    feasible: bool
+    iterations: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Adapter:
+    data: pyvrp.ProblemData
+    client_visit: list[int]  # PyVRP client index -> visit position
+    type_agents: list[list[int]]  # PyVRP vehicle type -> agent positions
+
+
+def _travel_matrix_s(matrix: TravelMatrix) -> npt.NDArray[np.int64]:
+    """Free-flow seconds, scaled to the worst hour when a congestion profile is set."""
+    base: npt.NDArray[np.int64] = np.asarray(matrix.duration_s, dtype=np.int64)
+    if matrix.congestion is None:
+        return base
+    worst = max(matrix.congestion.multipliers)
+    scaled: npt.NDArray[np.int64] = np.ceil(base * worst - 1e-9).astype(np.int64)
+    return scaled
+
+
+def _agent_matrix_s(base: npt.NDArray[np.int64], speed_factor: float) -> npt.NDArray[np.int64]:
+    if speed_factor == 1.0:
+        return base
+    return np.ceil(base / speed_factor - 1e-9).astype(np.int64)
+
+
+def _build(
+    problem: Problem,
+    matrix: TravelMatrix,
+    candidates: Sequence[int],
+    prizes: Sequence[int | None],
+) -> _Adapter | None:
+    agents = problem.agents
+    visits = problem.visits
+    # Locations: every agent depot (deduplicated), then one location per candidate visit so a
+    # profile can forbid one visit without forbidding a neighbour at the same address.
+    # Agents whose depots sit at the same point (same travel rows and columns) share a depot,
+    # so identical agents become one vehicle type and the search does not tell them apart.
+    all_points = problem.locations()
+    depot_index: dict[int, int] = {}  # matrix index -> PyVRP depot
+    depot_ids: list[int] = []
+    by_point: dict[tuple[float, float], list[int]] = {}
+    for a in range(len(agents)):
+        for idx in (problem.start_index(a), problem.end_index(a)):
+            if idx in depot_index:
+                continue
+            point = (all_points[idx].lat, all_points[idx].lon)
+            twin = next(
+                (
+                    d
+                    for d in by_point.get(point, [])
+                    if np.array_equal(matrix.duration_s[idx], matrix.duration_s[depot_ids[d]])
+                    and np.array_equal(
+                        matrix.duration_s[:, idx], matrix.duration_s[:, depot_ids[d]]
+                    )
+                ),
+                None,
+            )
+            if twin is None:
+                twin = len(depot_ids)
+                depot_ids.append(idx)
+                by_point.setdefault(point, []).append(twin)
+            depot_index[idx] = twin
+    matrix_ids = depot_ids + [problem.visit_index(v) for v in candidates]
+    n_depots = len(depot_ids)
+    n_loc = len(matrix_ids)
+    ids = np.asarray(matrix_ids, dtype=np.int64)
+    base = _travel_matrix_s(matrix)[np.ix_(ids, ids)]
+
+    # Which candidate visits each agent may serve (skills and named capacities).
+    required_skills = [problem.required_skills(visits[v]) for v in candidates]
+    allowed: list[frozenset[int]] = []
+    for agent in agents:
+        ok = [
+            k
+            for k, v in enumerate(candidates)
+            if required_skills[k] <= agent.skills
+            and all(agent.capacities.get(q, 0) >= amt for q, amt in visits[v].demand.items())
+        ]
+        allowed.append(frozenset(ok))
+
+    profile_key: dict[tuple[float, frozenset[int]], int] = {}
+    for a, agent in enumerate(agents):
+        profile_key.setdefault((agent.speed_factor, allowed[a]), len(profile_key))
+    if len(profile_key) * n_loc * n_loc * 16 > MAX_PROFILE_BYTES:
+        return None
+    durations: list[Any] = []  # PyVRP's stubs type matrices loosely
+    for speed_factor, servable in profile_key:
+        travel = _agent_matrix_s(base, speed_factor).copy()
+        blocked = [n_depots + k for k in range(len(candidates)) if k not in servable]
+        if blocked:
+            travel[:, blocked] = UNREACHABLE_S
+            travel[blocked, :] = UNREACHABLE_S
+            travel[blocked, blocked] = 0
+        durations.append(travel)
+
+    dims = sorted(
+        {q for agent in agents for q in agent.capacities}
+        | {q for v in candidates for q in visits[v].demand}
+    )
+    if any(agent.max_visits is not None for agent in agents):
+        dims.append(MAX_VISITS_DIMENSION)
+
+    def amounts(v: int) -> list[int]:
+        demand = visits[v].demand
+        return [1 if q == MAX_VISITS_DIMENSION else demand.get(q, 0) for q in dims]
+
+    def capacity(a: int) -> list[int]:
+        agent = agents[a]
+        out = []
+        for q in dims:
+            if q == MAX_VISITS_DIMENSION:
+                out.append(len(candidates) if agent.max_visits is None else agent.max_visits)
+            else:
+                out.append(agent.capacities.get(q, 0))
+        return out
+
+    locations = [pyvrp.Location(x=all_points[i].lon, y=all_points[i].lat) for i in matrix_ids]
+
+    clients: list[pyvrp.Client] = []
+    client_visit: list[int] = []
+    groups: list[pyvrp.ClientGroup] = []
+    for k, v in enumerate(candidates):
+        visit = visits[v]
+        prize = prizes[k]
+        required = prize is None
+        service_s = problem.visit_duration_s(visit)
+        if len(visit.windows) == 1:
+            tw = visit.windows[0]
+            clients.append(
+                pyvrp.Client(
+                    location=n_depots + k,
+                    delivery=amounts(v),
+                    service_duration=service_s,
+                    tw_early=tw.start_s,
+                    tw_late=tw.end_s,
+                    prize=0 if prize is None else prize,
+                    required=required,
+                )
+            )
+            client_visit.append(v)
+            continue
+        members = []
+        for tw in visit.windows:
+            members.append(len(clients))
+            clients.append(
+                pyvrp.Client(
+                    location=n_depots + k,
+                    delivery=amounts(v),
+                    service_duration=service_s,
+                    tw_early=tw.start_s,
+                    tw_late=tw.end_s,
+                    prize=0 if prize is None else prize,
+                    required=False,
+                    group=len(groups),
+                )
+            )
+            client_visit.append(v)
+        groups.append(pyvrp.ClientGroup(members, required=required))
+
+    depots = [pyvrp.Depot(location=i) for i in range(n_depots)]
+    type_key: dict[tuple[int, int, int, int, int, tuple[int, ...]], int] = {}
+    type_agents: list[list[int]] = []
+    for a, agent in enumerate(agents):
+        key = (
+            depot_index[problem.start_index(a)],
+            depot_index[problem.end_index(a)],
+            agent.shift.start_s,
+            agent.shift.end_s,
+            profile_key[(agent.speed_factor, allowed[a])],
+            tuple(capacity(a)),
+        )
+        if key not in type_key:
+            type_key[key] = len(type_agents)
+            type_agents.append([])
+        type_agents[type_key[key]].append(a)
+    vehicle_types = []
+    for key, t in type_key.items():
+        start, end, early, late, profile, cap = key
+        vehicle_types.append(
+            pyvrp.VehicleType(
+                num_available=len(type_agents[t]),
+                capacity=list(cap),
+                start_depot=start,
+                end_depot=end,
+                tw_early=early,
+                tw_late=late,
+                profile=profile,
+            )
+        )
+    data = pyvrp.ProblemData(
+        locations,
+        clients,
+        depots,
+        vehicle_types,
+        distance_matrices=durations,
+        duration_matrices=durations,
+        groups=groups,
+    )
+    return _Adapter(data, client_visit, type_agents)
+
+
+def ils_routes(
+    problem: Problem,
+    matrix: TravelMatrix,
+    candidates: Sequence[int],
+    prizes: Sequence[int | None],
+    *,
+    time_limit_s: float,
+    seed: int = 0,
+    max_iterations: int | None = None,
+) -> IlsRoutes | None:
+    """Propose routes for the ``candidates`` (visit positions) with PyVRP.
+
+    ``prizes[k]`` is what serving ``candidates[k]`` is worth (its drop penalty), or ``None`` for
+    a visit that must be served. Stops after ``max_iterations`` when given (deterministic),
+    else after ``time_limit_s``. Returns ``None`` when the problem is too large to hand over.
+    """
+    if not candidates or not problem.agents:
+        return IlsRoutes({}, True, 0)
+    adapter = _build(problem, matrix, candidates, prizes)
+    if adapter is None:
+        return None
+    stop: StoppingCriterion = (
+        MaxIterations(max_iterations)
+        if max_iterations is not None
+        else MaxRuntime(max(time_limit_s, 0.01))
+    )
+    result = pyvrp.solve(adapter.data, stop, seed=seed, collect_stats=False, display=False)
+    best = result.best
+    routes: dict[int, list[int]] = {}
+    next_free = [0] * len(adapter.type_agents)
+    for route in best.routes():
+        t = route.vehicle_type()
+        agent_pos = adapter.type_agents[t][next_free[t]]
+        next_free[t] += 1
+        routes[agent_pos] = [
+            adapter.client_visit[act.idx]
+            for act in route.schedule()
+            if act.type == pyvrp.ActivityType.CLIENT
+        ]
+    return IlsRoutes(routes, bool(best.is_feasible()), int(result.num_iterations))
