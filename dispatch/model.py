@@ -5,7 +5,8 @@ Everything here is frozen. Times are whole seconds since local midnight of the p
 ``io`` layer converts to and from ISO 8601 at the edge. Locations are WGS84 degrees.
 
 Location indices (shared by every travel matrix): visits ``0 .. V-1`` in problem order, then
-agent starts ``V .. V+A-1``, then agent ends ``V+A .. V+2A-1``.
+agent starts ``V .. V+A-1``, then agent ends ``V+A .. V+2A-1``, then offices
+``V+2A .. V+2A+O-1``.
 """
 
 from __future__ import annotations
@@ -66,6 +67,35 @@ class Service:
 
 
 @dataclass(frozen=True, slots=True)
+class Break:
+    """A break an agent must take: ``duration_s`` long, starting inside ``window``.
+
+    The agent takes it wherever it is between two stops (lunch, prayer; a longer Friday
+    prayer); it is never split and never interrupts service.
+    """
+
+    name: str
+    duration_s: int
+    window: TimeWindow
+
+
+@dataclass(frozen=True, slots=True)
+class Office:
+    """An issuing office (NADRA centre, licensing office, ...) where finished documents wait.
+
+    A delivery visit names its office; the agent who delivers must call there earlier on the
+    same route, starting and finishing the call within ``opening`` hours. One call of
+    ``pickup_s`` collects every document the route delivers from that office.
+    """
+
+    id: str
+    name: str
+    location: Location
+    opening: TimeWindow
+    pickup_s: int = 600
+
+
+@dataclass(frozen=True, slots=True)
 class Agent:
     """A field agent on a motorcycle for one shift.
 
@@ -82,6 +112,7 @@ class Agent:
     max_visits: int | None = None
     speed_factor: float = 1.0
     capacities: Mapping[str, int] = field(default_factory=lambda: _frozen_map(None))
+    breaks: tuple[Break, ...] = ()
 
     @property
     def end_location(self) -> Location:
@@ -92,9 +123,13 @@ class Agent:
 class Visit:
     """A booked home visit.
 
-    ``windows`` are the booked slots: service must *start* inside one of them. ``required``
-    visits are never dropped for cost; they are left unassigned only when no agent can serve
-    them at all. ``duration_s`` overrides the service's default time on site.
+    ``windows`` are the booked slots: service must *start* inside one of them, or up to
+    ``max_late_s`` after a window closes at ``late_cost_per_min`` per minute late (soft window;
+    0 keeps it hard). ``required`` visits are never dropped for cost; they are left unassigned
+    only when no agent can serve them at all. ``duration_s`` overrides the service's default
+    time on site. ``pickup_office`` makes this a delivery whose documents are collected at that
+    office first. ``preferred_agent`` is honoured when it costs little (continuity: the agent
+    who took the application delivers the document); ``required_agent`` is a hard pin.
     """
 
     id: str
@@ -106,11 +141,25 @@ class Visit:
     duration_s: int | None = None
     required: bool = False
     demand: Mapping[str, int] = field(default_factory=lambda: _frozen_map(None))
+    max_late_s: int = 0
+    late_cost_per_min: int = 0
+    pickup_office: str | None = None
+    preferred_agent: str | None = None
+    required_agent: str | None = None
+
+    def latest_start_s(self) -> int:
+        """Latest acceptable service start, lateness included."""
+        return max(w.end_s for w in self.windows) + self.max_late_s
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One district's day: who is on shift, what is booked, and the catalog they refer to."""
+    """One district's day: who is on shift, what is booked, and the catalog they refer to.
+
+    ``balance_weight`` trades travel for fairness: each second by which an agent's working
+    time exceeds the day's average costs as much as ``balance_weight`` seconds of travel
+    (0, the default, ignores balance).
+    """
 
     date: dt.date
     agents: tuple[Agent, ...]
@@ -118,6 +167,8 @@ class Problem:
     services: tuple[Service, ...]
     name: str = ""
     timezone: str = DEFAULT_TIMEZONE
+    offices: tuple[Office, ...] = ()
+    balance_weight: float = 0.0
 
     def service(self, code: str) -> Service:
         for service in self.services:
@@ -138,11 +189,12 @@ class Problem:
         return base | visit.extra_skills
 
     def locations(self) -> list[Location]:
-        """All locations in matrix order: visits, agent starts, agent ends."""
+        """All locations in matrix order: visits, agent starts, agent ends, offices."""
         return (
             [v.location for v in self.visits]
             + [a.start for a in self.agents]
             + [a.end_location for a in self.agents]
+            + [o.location for o in self.offices]
         )
 
     def visit_index(self, visit_pos: int) -> int:
@@ -153,6 +205,9 @@ class Problem:
 
     def end_index(self, agent_pos: int) -> int:
         return len(self.visits) + len(self.agents) + agent_pos
+
+    def office_index(self, office_pos: int) -> int:
+        return len(self.visits) + 2 * len(self.agents) + office_pos
 
 
 def can_serve(agent: Agent, required_skills: frozenset[str]) -> bool:

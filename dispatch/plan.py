@@ -22,12 +22,22 @@ class Reason(StrEnum):
     NO_AGENTS = "no_agents"  # the problem has no agents at all
 
 
+class StopKind(StrEnum):
+    """What happens at a stop."""
+
+    VISIT = "visit"  # a citizen's home visit; ``visit_id`` names the visit
+    PICKUP = "pickup"  # a call at an office; ``visit_id`` names the office
+
+
 @dataclass(frozen=True, slots=True)
 class Stop:
-    """One visit on a route.
+    """One stop on a route: a home visit or a call at an office to collect documents.
 
-    ``arrival_s`` = previous departure + ``travel_s``; service starts at ``start_s`` (waiting
-    if the agent is early) and the agent leaves at ``departure_s`` = start + time on site.
+    ``arrival_s`` = previous departure + ``travel_s`` + any breaks taken on the way; service
+    starts at ``start_s`` (waiting if the agent is early) and the agent leaves at
+    ``departure_s`` = start + time on site. ``late_s`` is how far the start lies after the
+    visit's window (soft windows only). A pickup lists in ``collects`` the visits whose
+    documents it collects.
     """
 
     visit_id: str
@@ -36,6 +46,9 @@ class Stop:
     departure_s: int
     travel_s: int
     distance_m: int
+    kind: StopKind = StopKind.VISIT
+    late_s: int = 0
+    collects: tuple[str, ...] = ()
 
     @property
     def wait_s(self) -> int:
@@ -43,9 +56,19 @@ class Stop:
 
 
 @dataclass(frozen=True, slots=True)
+class BreakTaken:
+    """A break in an agent's timeline: ``[start_s, end_s)``, between two stops."""
+
+    name: str
+    start_s: int
+    end_s: int
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """One agent's day: leave the start at ``start_s``, serve ``stops``, reach the end at
-    ``end_s`` after ``end_travel_s`` / ``end_distance_m`` from the last stop."""
+    ``end_s`` after ``end_travel_s`` / ``end_distance_m`` from the last stop (plus any breaks
+    taken on the way), taking ``breaks`` in the gaps between stops."""
 
     agent_id: str
     start_s: int
@@ -53,6 +76,7 @@ class Route:
     end_s: int
     end_travel_s: int
     end_distance_m: int
+    breaks: tuple[BreakTaken, ...] = ()
 
     @property
     def travel_s(self) -> int:
@@ -96,4 +120,10 @@ class Plan:
         return None
 
     def served_ids(self) -> list[str]:
-        return [stop.visit_id for route in self.routes for stop in route.stops]
+        """Ids of the visits served, in route order (office calls excluded)."""
+        return [
+            stop.visit_id
+            for route in self.routes
+            for stop in route.stops
+            if stop.kind == StopKind.VISIT
+        ]
