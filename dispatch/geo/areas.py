@@ -287,6 +287,18 @@ class IslamabadArea:
             seen.setdefault(town[0], town)
         self._towns = list(seen.values())
 
+    @classmethod
+    def from_network(cls, network: Any) -> IslamabadArea:
+        """Demand on the nodes of a prepared road network (``dispatch.geo.roads.RoadNetwork``)
+        that lie inside ICT: every home is then a node the matrix can reach."""
+        lonlat = np.column_stack(
+            [np.asarray(network.node_lon, np.float64), np.asarray(network.node_lat, np.float64)]
+        )
+        inside = np.asarray(
+            shapely.contains_xy(islamabad_outline(), lonlat[:, 0], lonlat[:, 1]), dtype=bool
+        )
+        return cls(nodes=lonlat[inside])
+
     @property
     def nodes(self) -> npt.NDArray[np.float64]:
         """``(n, 2)`` lon/lat of the road nodes demand is placed on."""
