@@ -100,7 +100,7 @@ def solve_pyvrp(data: ScaledInstance, time_limit_s: float, seed: int) -> PeerRes
         tw_early=data.ready[0],
         tw_late=data.due[0],
     )
-    matrix = np.ascontiguousarray(data.distance, dtype=np.int64)
+    matrix: Any = np.ascontiguousarray(data.distance, dtype=np.int64)
     problem = pyvrp.ProblemData(locations, clients, [depot], [vehicle_type], [matrix], [matrix])
     started = time.perf_counter()
     result = pyvrp.solve(problem, MaxRuntime(time_limit_s), seed=seed, display=False)
@@ -130,7 +130,7 @@ def solve_vroom(data: ScaledInstance, time_limit_s: float, seed: int) -> PeerRes
     stops when its heuristics and local search finish, usually well before the limit.
     Cost = travel duration, which equals distance here.
     """
-    import vroom
+    import vroom  # type: ignore[import-untyped, unused-ignore]
 
     del seed  # VROOM is deterministic and takes no seed
     problem = vroom.Input()
@@ -249,7 +249,7 @@ def missing_reason(name: str) -> str | None:
         hint = "pyvroom" if name == "vroom" else module
         return f"package {hint!r} is not installed (pip install -e '.[bench]')"
     if name == "vroom":
-        import vroom
+        import vroom  # type: ignore[import-untyped, unused-ignore]
 
         if not hasattr(vroom, "Input"):  # an unrelated PyPI package is also called "vroom"
             return "the installed 'vroom' module is not pyvroom (pip install pyvroom)"
