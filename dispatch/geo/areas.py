@@ -212,6 +212,9 @@ ISLAMABAD_TOWNS: tuple[tuple[str, float, float, float, float], ...] = (
 )
 
 
+MAX_TOWN_SNAP_KM = 0.5
+
+
 def _open_osm(path: Path) -> IO[bytes]:
     return bz2.open(path, "rb") if path.suffix == ".bz2" else path.open("rb")
 
@@ -278,14 +281,18 @@ class IslamabadArea:
         self._lonlat = lonlat
         self._scale = np.array([math.cos(math.radians(float(lonlat[:, 1].mean()))), 1.0])
         self._tree = cKDTree(lonlat * self._scale)
-        towns = [
-            (self.keep_inside(Location(lat, lon)), w, r) for _, lat, lon, w, r in ISLAMABAD_TOWNS
-        ]
-        # A small extract may snap several markets to the same few nodes: keep them distinct.
-        seen: dict[Location, tuple[Location, float, float]] = {}
-        for town in towns:
-            seen.setdefault(town[0], town)
-        self._towns = list(seen.values())
+        # Markets the extract covers (a road node within MAX_TOWN_SNAP_KM), snapped to it; a
+        # one-sector extract covers none, and then its middle node stands in as the one town.
+        towns: list[tuple[Location, float, float]] = []
+        for _, lat, lon, weight, radius_km in ISLAMABAD_TOWNS:
+            snapped = self.keep_inside(Location(lat, lon))
+            near = _km_between(snapped, Location(lat, lon)) <= MAX_TOWN_SNAP_KM
+            if near and all(snapped != t for t, _, _ in towns):
+                towns.append((snapped, weight, radius_km))
+        if not towns:
+            middle = lonlat.mean(axis=0)
+            towns.append((self.keep_inside(Location(middle[1], middle[0])), 1.0, 0.5))
+        self._towns = towns
 
     @classmethod
     def from_network(cls, network: Any) -> IslamabadArea:

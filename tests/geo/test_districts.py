@@ -272,3 +272,14 @@ def test_islamabad_area_from_a_network_keeps_nodes_inside_ict() -> None:
     area = IslamabadArea.from_network(Nodes())
     assert len(area.nodes) == 2
     assert {district_of(p) for p in area.sample_rural(np.random.default_rng(0), 30)} == {None}
+
+
+def test_islamabad_area_on_a_small_extract_uses_only_covered_markets() -> None:
+    """Markets far from every node of a small extract are dropped, not snapped across town."""
+    f7_nodes = [(73.0560, 33.7205), (73.0570, 33.7210), (73.0550, 33.7200)]
+    towns = IslamabadArea(nodes=f7_nodes).town_centres()
+    assert [(c.lat, c.lon) for c, _, _ in towns] == [(33.7205, 73.0560)]
+    far_nodes = [(73.30, 33.60), (73.301, 33.601)]  # no market within reach
+    towns = IslamabadArea(nodes=far_nodes).town_centres()
+    assert len(towns) == 1
+    assert (towns[0][0].lon, towns[0][0].lat) in {(x, y) for x, y in far_nodes}
