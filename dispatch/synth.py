@@ -127,11 +127,17 @@ LAHORE_LIKE = BoxArea(
 
 
 def _clip_to_box(area: Area, loc: Location) -> Location:
-    """Keep Gaussian samples inside a box area (other areas are trusted as they are)."""
+    """Keep Gaussian samples inside the area: a box clamps them; an area with a
+    ``keep_inside(location)`` method (a district polygon, a road network) places them itself;
+    other areas are trusted as they are."""
     if isinstance(area, BoxArea):
         return Location(
             min(max(loc.lat, area.south), area.north), min(max(loc.lon, area.west), area.east)
         )
+    keep_inside = getattr(area, "keep_inside", None)
+    if callable(keep_inside):
+        placed: Location = keep_inside(loc)
+        return placed
     return loc
 
 

@@ -283,3 +283,24 @@ def test_islamabad_area_on_a_small_extract_uses_only_covered_markets() -> None:
     towns = IslamabadArea(nodes=far_nodes).town_centres()
     assert len(towns) == 1
     assert (towns[0][0].lon, towns[0][0].lat) in {(x, y) for x, y in far_nodes}
+
+
+def test_generated_district_day_lies_inside_the_district() -> None:
+    """A generated Lahore day puts every visit and agent start inside Lahore."""
+    from dispatch.synth import generate
+
+    p = generate(300, 20, seed=5, area=DistrictArea("Lahore"))
+    places = [v.location for v in p.visits] + [a.start for a in p.agents]
+    assert set(districts_of(places)) == {"Lahore"}
+    assert check_service_area(p, "Lahore", margin_km=0.0) == []
+
+
+def test_generated_islamabad_day_lies_on_road_nodes() -> None:
+    """With IslamabadArea every generated home is one of the road nodes (to 6 decimals)."""
+    from dispatch.synth import generate
+
+    rng = np.random.default_rng(9)
+    nodes = np.column_stack([rng.uniform(73.00, 73.10, 200), rng.uniform(33.66, 33.72, 200)])
+    p = generate(80, 5, seed=2, area=IslamabadArea(nodes=nodes))
+    node_set = {(round(float(lat), 6), round(float(lon), 6)) for lon, lat in nodes}
+    assert {(v.location.lat, v.location.lon) for v in p.visits} <= node_set
