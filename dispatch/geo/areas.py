@@ -26,8 +26,13 @@ from scipy.spatial import cKDTree
 
 from dispatch.catalog import data_dir
 from dispatch.errors import InputError
-from dispatch.geo.districts import KM_PER_DEGREE_LAT, distance_to_boundary_km, find_district
-from dispatch.geo.service_area import islamabad_outline
+from dispatch.geo.districts import (
+    KM_PER_DEGREE_LAT,
+    distance_to_boundary_km,
+    find_district,
+    name_key,
+)
+from dispatch.geo.service_area import ISLAMABAD_KEYS, islamabad_outline
 from dispatch.model import Location
 
 # Demand volume. Assumption, not a measurement: 20 home visits per 100,000 residents per day
@@ -46,13 +51,25 @@ MIN_TOWN_RADIUS_KM = 0.5
 # so that few points need pulling back.
 RADIUS_PER_BOUNDARY_KM = 0.5
 _BISECTION_STEPS = 30
+# Islamabad Capital Territory, Pakistan Bureau of Statistics, Census 2023 (not in the Punjab
+# tables under data/geo/).
+ISLAMABAD_POPULATION_2023 = 2_363_863
+
+
+def is_islamabad(name: str) -> bool:
+    """Whether a place name means the Islamabad Capital Territory (``Islamabad``, ``ICT``)."""
+    return name_key(name) in ISLAMABAD_KEYS
 
 
 def daily_visits(name: str, visits_per_100k: float = DEFAULT_VISITS_PER_100K_PER_DAY) -> int:
-    """Visits booked on a typical day in a district, in proportion to its 2023 population."""
+    """Visits booked on a typical day in a district (or Islamabad), in proportion to its 2023
+    population."""
     if not (visits_per_100k >= 0 and math.isfinite(visits_per_100k)):
         raise ValueError(f"visits_per_100k must be a non-negative number, got {visits_per_100k}")
-    return round(find_district(name).population_2023 / 100_000 * visits_per_100k)
+    people = (
+        ISLAMABAD_POPULATION_2023 if is_islamabad(name) else find_district(name).population_2023
+    )
+    return round(people / 100_000 * visits_per_100k)
 
 
 def agents_for_visits(n_visits: int, visits_per_agent: int = DEFAULT_VISITS_PER_AGENT) -> int:
@@ -323,3 +340,8 @@ class IslamabadArea:
         _, index = self._tree.query(np.array([location.lon, location.lat]) * self._scale)
         lon, lat = self._lonlat[int(index)]
         return Location(float(lat), float(lon))
+
+
+def demand_area(name: str) -> DistrictArea | IslamabadArea:
+    """The generator area for a place name: ``Islamabad``/``ICT`` or a Punjab district."""
+    return IslamabadArea() if is_islamabad(name) else DistrictArea(name)

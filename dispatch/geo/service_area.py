@@ -35,7 +35,7 @@ OUTLINE_FILE = "geo/pakistan_outline.geojson"
 DEFAULT_MARGIN_KM = 2.0
 ISLAMABAD = "Islamabad"
 PUNJAB = "Punjab"
-_ISLAMABAD_KEYS = frozenset({"islamabad", "ict", "islamabadcapitalterritory"})
+ISLAMABAD_KEYS = frozenset({"islamabad", "ict", "islamabadcapitalterritory"})
 
 # Open water south of the Makran and Sindh coasts, west of the Rann of Kutch and east of Oman:
 # a point here that is outside Pakistan is in the Arabian Sea.
@@ -93,7 +93,7 @@ def service_area(area: str | None = None) -> ServiceArea:
     key = name_key(area)
     if key == name_key(PUNJAB):
         return ServiceArea(PUNJAB, _punjab())
-    if key in _ISLAMABAD_KEYS:
+    if key in ISLAMABAD_KEYS:
         return ServiceArea(ISLAMABAD, islamabad_outline())
     district = find_district(area)
     return ServiceArea(f"{district.name} district", district.geometry, district.name)

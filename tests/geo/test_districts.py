@@ -246,6 +246,7 @@ def test_daily_volume_scales_with_population() -> None:
     assert agents_for_visits(lahore, 12) * 12 >= lahore
     assert agents_for_visits(lahore, 12) * 12 < lahore + 12
     assert agents_for_visits(0) == 0
+    assert daily_visits("Lahore") > daily_visits("ICT") > daily_visits("Hafizabad")
 
 
 def test_islamabad_area_puts_demand_on_road_nodes() -> None:
