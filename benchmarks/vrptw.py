@@ -418,8 +418,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         results.extend(row)
         parts = " | ".join(
-            f"{r.solver} {_fmt(r.cost, '.1f')} ({_fmt(r.gap_pct, '+.2f')}%) {r.verdict} "
-            f"{r.wall_s:.1f}s"
+            f"{r.solver} {_fmt(r.cost, '.1f')}"
+            + ("" if r.gap_pct is None else f" ({r.gap_pct:+.2f}%)")
+            + f" {r.verdict} {r.wall_s:.1f}s"
             for r in row
         )
         print(f"[{number}/{len(paths)}] {instance.name}: {parts}", file=sys.stderr, flush=True)
