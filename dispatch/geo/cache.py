@@ -76,9 +76,9 @@ class DiskCache:
             self.misses += 1
             return None
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
                 arrays = {name: _widen(data[name]) for name in data.files}
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile):
             self.corrupt += 1
             self.misses += 1
             path.unlink(missing_ok=True)
