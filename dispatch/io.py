@@ -1,11 +1,11 @@
 """The only readers and writers of problem and plan files (JSON and CSV).
 
-Reading is two steps: :mod:`dispatch.schema` checks the structure of each item, then this module
-checks meaning (times, ids, service and skill codes, cross-field rules) and builds the frozen
-domain objects. Every issue in the input is collected and raised at once as one
-:class:`~dispatch.errors.InputError` whose entries name the item and field, e.g.
-``visits[3] (id 'V17').windows[0].end``. Writing always goes through
-:func:`atomic_write_text`, so an output file is either complete or untouched.
+Reading is two steps: :mod:`dispatch.schema` checks the structure of each item, then
+:mod:`dispatch.iocheck` checks meaning (times, ids, service and skill codes, references) and
+builds the frozen domain objects; CSV rows (:mod:`dispatch.iocsv`) take the same path. Every
+issue in the input is collected and raised at once as one :class:`~dispatch.errors.InputError`
+whose entries name the item and field, e.g. ``visits[3] (id 'V17').windows[0].end``. Writing
+always goes through :func:`atomic_write_text`, so an output file is complete or untouched.
 
 The formats are documented in ``docs/format.md``; JSON Schemas generated from the models live
 in ``docs/schema/``.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
-import difflib
 import enum
 import io
 import json
@@ -24,14 +23,11 @@ import math
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, TypeVar
-
-from pydantic import BaseModel, ConfigDict, PydanticUserError, TypeAdapter, ValidationError
+from typing import Any
 
 from dispatch import schema, timefmt
 from dispatch.catalog import CODE_RE, known_skills, load_catalog
@@ -39,14 +35,29 @@ from dispatch.errors import InputError, InputIssue
 from dispatch.geo.congestion import PUNJAB_CONGESTION
 from dispatch.geo.matrix import CongestionProfile
 from dispatch.geo.provider import TravelSpec
+from dispatch.iocheck import (
+    FORMAT_VERSION,
+    MAX_AGENTS,
+    MAX_FILE_BYTES,
+    MAX_ISSUES,
+    MAX_VISITS,
+    Context,
+    build_agent,
+    build_items,
+    build_office,
+    build_visit,
+    describe,
+    item_where,
+    join_where,
+    raise_if,
+    raw_ids,
+    validate_item,
+)
+from dispatch.iocsv import agents_from_csv, csv_context, visits_from_csv
 from dispatch.model import (
-    DAY_S,
     DEFAULT_TIMEZONE,
     Agent,
-    Break,
     Location,
-    Office,
-    Priority,
     Problem,
     Service,
     TimeWindow,
@@ -58,6 +69,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_AGENTS",
     "MAX_FILE_BYTES",
+    "MAX_ISSUES",
     "MAX_VISITS",
     "ProblemInput",
     "atomic_write_text",
@@ -76,15 +88,6 @@ __all__ = [
     "write_schemas",
 ]
 
-FORMAT_VERSION = schema.FORMAT_VERSION
-
-# Payload limits: far above a district's day (a few thousand visits), low enough that a
-# mistaken or hostile upload is refused before it costs minutes of validation.
-MAX_FILE_BYTES = 100 * 1024 * 1024
-MAX_VISITS = 50_000
-MAX_AGENTS = 5_000
-# Beyond this many issues the rest are summarised in one line: nobody reads 50,000 of them.
-MAX_ISSUES = 500
 
 PLAN_CSV_COLUMNS: tuple[str, ...] = (
     "agent_id",
@@ -105,34 +108,6 @@ PLAN_CSV_COLUMNS: tuple[str, ...] = (
     "reason",
     "message",
 )
-AGENT_CSV_REQUIRED: tuple[str, ...] = (
-    "id",
-    "start_lat",
-    "start_lon",
-    "shift_start",
-    "shift_end",
-)
-AGENT_CSV_OPTIONAL: tuple[str, ...] = (
-    "end_lat",
-    "end_lon",
-    "skills",
-    "max_visits",
-    "speed_factor",
-    "capacities",
-)
-VISIT_CSV_REQUIRED: tuple[str, ...] = ("id", "lat", "lon", "service", "windows")
-VISIT_CSV_OPTIONAL: tuple[str, ...] = (
-    "priority",
-    "extra_skills",
-    "duration_min",
-    "duration_s",
-    "required",
-    "demand",
-    "max_late_min",
-    "late_cost_per_min",
-    "preferred_agent",
-    "required_agent",
-)
 
 
 @dataclass(frozen=True)
@@ -141,419 +116,6 @@ class ProblemInput:
 
     problem: Problem
     travel: TravelSpec
-
-
-# --------------------------------------------------------------------------------------------
-# Issue collection and readable paths
-
-
-FieldIssue = tuple[str, str]  # (field path inside an item, message)
-
-
-def _join(where: str, path: str) -> str:
-    if not path:
-        return where
-    if not where:
-        return path.lstrip(".")
-    return where + (path if path.startswith("[") else "." + path.lstrip("."))
-
-
-def _loc_path(loc: Sequence[int | str]) -> str:
-    """('windows', 0, 'end') -> 'windows[0].end'; union-branch tags are dropped."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
-            text += f".{part}" if text else part
-        elif "[" in part or "'" in part:  # a union member's tag, e.g. "literal['default']"
-            continue
-        else:  # a free-form mapping key
-            text += f"[{part!r}]"
-    return text
-
-
-def _describe(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list):
-        return f"a list of {len(value)}"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
-_UNION_MESSAGES = {
-    "congestion": "must be 'default' or a list of 24 hourly multipliers, each a number >= 1",
-}
-
-
-def _pydantic_message(error: Mapping[str, Any]) -> str:
-    """A plain sentence for one pydantic error (types in JSON terms, limits as numbers)."""
-    kind = error["type"]
-    got = _describe(error.get("input"))
-    ctx = error.get("ctx") or {}
-    simple = {
-        "missing": "missing required field",
-        "extra_forbidden": f"unknown field (not part of format version {FORMAT_VERSION})",
-        "string_type": f"must be a string, got {got}",
-        "float_type": f"must be a number, got {got}",
-        "int_type": f"must be a whole number, got {got}",
-        "bool_type": f"must be true or false, got {got}",
-        "list_type": f"must be a list, got {got}",
-        "dict_type": f"must be an object, got {got}",
-        "model_type": f"must be an object, got {got}",
-        "model_attributes_type": f"must be an object, got {got}",
-        "finite_number": f"must be a finite number, got {got}",
-        "none_required": f"must be null, got {got}",
-    }
-    if kind in simple:
-        return simple[kind]
-    if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')}, got {got}"
-    bounds = {
-        "greater_than": "greater than",
-        "greater_than_equal": "at least",
-        "less_than": "less than",
-        "less_than_equal": "at most",
-    }
-    if kind in bounds:
-        limit = next(iter(ctx.values()), "?")
-        return f"must be {bounds[kind]} {limit}, got {got}"
-    if kind == "too_short" and error["loc"][-1:] == ("windows",):
-        return "a visit needs at least one time window"
-    if kind == "too_short":
-        return f"needs at least {ctx.get('min_length')} item(s), got {ctx.get('actual_length')}"
-    if kind == "too_long":
-        return f"allows at most {ctx.get('max_length')} item(s), got {ctx.get('actual_length')}"
-    return str(error.get("msg", kind))
-
-
-def _validation_issues(exc: ValidationError) -> list[FieldIssue]:
-    """Pydantic errors as (path, message); a failed union gives one issue, not one per branch."""
-    issues: list[FieldIssue] = []
-    seen_unions: set[str] = set()
-    for error in exc.errors(include_url=False):
-        loc = error["loc"]
-        path = _loc_path(loc)
-        is_union = any(isinstance(p, str) and ("[" in p or "'" in p) for p in loc)
-        if is_union:
-            if path in seen_unions:
-                continue
-            seen_unions.add(path)
-            field = path.rsplit(".", 1)[-1]
-            message = _UNION_MESSAGES.get(field, "has none of the allowed forms")
-            issues.append((path, f"{message}, got {_describe(error.get('input'))}"))
-        else:
-            issues.append((path, _pydantic_message(error)))
-    return issues
-
-
-_M = TypeVar("_M", bound=BaseModel)
-_STRICT = ConfigDict(strict=True)
-
-
-@cache
-def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
-    info = model.model_fields[name]
-    annotated = Annotated[info.annotation, info]  # type: ignore[name-defined]
-    try:
-        return TypeAdapter(annotated, config=_STRICT)
-    except PydanticUserError:  # models carry their own (strict) config
-        return TypeAdapter(annotated)
-
-
-def _validate(model: type[_M], raw: object) -> tuple[_M | None, frozenset[str], list[FieldIssue]]:
-    """Validate one item; on failure, still return its valid fields.
-
-    Returns the document (built from the fields that passed when others failed), the names of
-    the top-level fields that failed, and the issues. Semantic checks then run on every field
-    that passed, so one wrong type does not hide a wrong time elsewhere in the same item.
-    """
-    try:
-        return model.model_validate(raw), frozenset(), []
-    except ValidationError as exc:
-        issues = _validation_issues(exc)
-        errors = exc.errors(include_url=False)
-    if not isinstance(raw, Mapping) or any(not e["loc"] for e in errors):
-        return None, frozenset(), issues
-    bad = {str(e["loc"][0]) for e in errors}
-    values: dict[str, Any] = {}
-    for name, info in model.model_fields.items():
-        if name in bad:
-            continue
-        if name in raw:
-            try:
-                values[name] = _field_adapter(model, name).validate_python(raw[name])
-            except ValidationError:  # pragma: no cover - the whole-model pass reported it
-                bad.add(name)
-        elif not info.is_required():
-            values[name] = info.get_default(call_default_factory=True)
-    return model.model_construct(**values), frozenset(bad), issues
-
-
-def _with_id(where: str, raw: object) -> str:
-    """Append `` (id 'V17')`` when the item has a usable id (or service code)."""
-    if isinstance(raw, Mapping):
-        ident = raw.get("id", raw.get("code"))
-        if isinstance(ident, str) and ident.strip():
-            return f"{where} (id {ident!r})"
-    return where
-
-
-def _item_where(collection: str, index: int, raw: object) -> str:
-    """``visits[3] (id 'V17')``: position always, id when the item has a usable one."""
-    return _with_id(f"{collection}[{index}]", raw)
-
-
-def _raise_if(issues: list[InputIssue], source: str) -> None:
-    if not issues:
-        return
-    if len(issues) > MAX_ISSUES:
-        rest = len(issues) - MAX_ISSUES
-        issues = [*issues[:MAX_ISSUES], InputIssue("", f"... and {rest} more issues")]
-    raise InputError(issues, source)
-
-
-# --------------------------------------------------------------------------------------------
-# Semantic checks shared by JSON and CSV input
-
-
-@dataclass(frozen=True)
-class _Context:
-    """What item checks need.
-
-    ``date`` is None when the document's date is unusable (only clock times are then read);
-    ``agent_ids`` / ``office_ids`` are None when references cannot be checked (a visits CSV
-    read on its own).
-    """
-
-    date: dt.date | None
-    timezone: str
-    services: Mapping[str, Service]
-    skills: frozenset[str]
-    agent_ids: frozenset[str] | None = None
-    office_ids: frozenset[str] | None = None
-
-
-class _Checks:
-    """Issues of one item, as (field path, message), and whether any field was bad."""
-
-    def __init__(self, bad: frozenset[str], issues: list[FieldIssue]) -> None:
-        self.bad = bad
-        self.issues = issues
-
-    def ok(self, name: str) -> bool:
-        """Whether field ``name`` passed the structural check (so its meaning can be checked)."""
-        return name not in self.bad
-
-    def add(self, path: str, message: str) -> None:
-        self.issues.append((path, message))
-
-    @property
-    def clean(self) -> bool:
-        return not self.bad and not self.issues
-
-
-def _time(text: str, path: str, ctx: _Context, checks: _Checks) -> int | None:
-    if ctx.date is None and not timefmt.is_clock(text):
-        checks.add(path, "a datetime needs a valid plan date to be read")
-        return None
-    try:
-        if ctx.date is None:
-            return timefmt.parse_clock_s(text)
-        return timefmt.parse_time_s(text, ctx.date, ctx.timezone)
-    except ValueError as exc:
-        checks.add(path, str(exc))
-        return None
-
-
-def _interval(
-    doc: schema.WindowDoc, path: str, what: str, ctx: _Context, checks: _Checks
-) -> TimeWindow | None:
-    start_s = _time(doc.start, f"{path}.start", ctx, checks)
-    end_s = _time(doc.end, f"{path}.end", ctx, checks)
-    if start_s is None or end_s is None:
-        return None
-    if end_s < start_s:
-        checks.add(f"{path}.end", f"{what} ends ({doc.end}) before it starts ({doc.start})")
-        return None
-    return TimeWindow(start_s, end_s)
-
-
-def _check_id(ident: str, checks: _Checks) -> None:
-    if not ident.strip():
-        checks.add("id", "must not be empty")
-    elif ident != ident.strip():
-        checks.add("id", f"has leading or trailing spaces: {ident!r}")
-
-
-def _check_skills(skills: Sequence[str], path: str, ctx: _Context, checks: _Checks) -> None:
-    for i, skill in enumerate(skills):
-        if skill not in ctx.skills:
-            hint = _suggest(skill, ctx.skills)
-            checks.add(f"{path}[{i}]", f"unknown skill code {skill!r}{hint}")
-
-
-def _check_quantities(values: Mapping[str, int], path: str, checks: _Checks) -> None:
-    if any(not key.strip() for key in values):
-        checks.add(path, "quantity names must not be empty")
-
-
-def _check_ref(
-    value: str | None, path: str, known: frozenset[str] | None, what: str, checks: _Checks
-) -> None:
-    if value is not None and known is not None and value not in known:
-        checks.add(path, f"unknown {what} id {value!r}{_suggest(value, known)}")
-
-
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, sorted(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _minutes_s(minutes: float) -> int:
-    return round(minutes * 60)
-
-
-def _agent(doc: schema.AgentDoc, ctx: _Context, checks: _Checks) -> Agent | None:
-    if checks.ok("id"):
-        _check_id(doc.id, checks)
-    if checks.ok("skills"):
-        _check_skills(doc.skills, "skills", ctx, checks)
-    shift = None
-    if checks.ok("shift"):
-        shift = _interval(doc.shift, "shift", "shift", ctx, checks)
-        if shift is not None and shift.end_s - shift.start_s > DAY_S:
-            hours = (shift.end_s - shift.start_s) / 3600
-            checks.add("shift.end", f"shift lasts {hours:g} h, more than 24 h")
-    if checks.ok("capacities"):
-        _check_quantities(doc.capacities, "capacities", checks)
-    breaks: list[Break] = []
-    if checks.ok("breaks"):
-        for i, item in enumerate(doc.breaks):
-            window = _interval(item.window, f"breaks[{i}].window", "break window", ctx, checks)
-            if window is not None:
-                breaks.append(Break(item.name, _minutes_s(item.duration_min), window))
-    if not checks.clean or shift is None:
-        return None
-    return Agent(
-        id=doc.id,
-        start=Location(doc.start.lat, doc.start.lon),
-        shift=shift,
-        skills=frozenset(doc.skills),
-        end=None if doc.end is None else Location(doc.end.lat, doc.end.lon),
-        max_visits=doc.max_visits,
-        speed_factor=doc.speed_factor,
-        capacities=MappingProxyType(dict(doc.capacities)),
-        breaks=tuple(breaks),
-    )
-
-
-def _visit(doc: schema.VisitDoc, ctx: _Context, checks: _Checks) -> Visit | None:
-    if checks.ok("id"):
-        _check_id(doc.id, checks)
-    if checks.ok("service") and doc.service not in ctx.services:
-        hint = _suggest(doc.service, ctx.services)
-        checks.add("service", f"unknown service code {doc.service!r}{hint}")
-    if checks.ok("extra_skills"):
-        _check_skills(doc.extra_skills, "extra_skills", ctx, checks)
-    windows: list[TimeWindow | None] = []
-    if checks.ok("windows"):
-        windows = [
-            _interval(w, f"windows[{i}]", "window", ctx, checks) for i, w in enumerate(doc.windows)
-        ]
-    duration_s = doc.duration_s if checks.ok("duration_s") else None
-    if checks.ok("duration_min") and doc.duration_min is not None:
-        if doc.duration_s is not None:
-            checks.add("duration_s", "give duration_min or duration_s, not both")
-        duration_s = _minutes_s(doc.duration_min)
-    if checks.ok("demand"):
-        _check_quantities(doc.demand, "demand", checks)
-    for name in ("preferred_agent", "required_agent"):
-        if checks.ok(name):
-            _check_ref(getattr(doc, name), name, ctx.agent_ids, "agent", checks)
-    if checks.ok("pickup_office"):
-        _check_ref(doc.pickup_office, "pickup_office", ctx.office_ids, "office", checks)
-    if not checks.clean:
-        return None
-    return Visit(
-        id=doc.id,
-        location=Location(doc.location.lat, doc.location.lon),
-        service=doc.service,
-        windows=tuple(w for w in windows if w is not None),
-        priority=Priority(doc.priority),
-        extra_skills=frozenset(doc.extra_skills),
-        duration_s=duration_s,
-        required=doc.required,
-        demand=MappingProxyType(dict(doc.demand)),
-        max_late_s=_minutes_s(doc.max_late_min),
-        late_cost_per_min=doc.late_cost_per_min,
-        pickup_office=doc.pickup_office,
-        preferred_agent=doc.preferred_agent,
-        required_agent=doc.required_agent,
-    )
-
-
-def _office(doc: schema.OfficeDoc, ctx: _Context, checks: _Checks) -> Office | None:
-    if checks.ok("id"):
-        _check_id(doc.id, checks)
-    opening = None
-    if checks.ok("opening"):
-        opening = _interval(doc.opening, "opening", "opening", ctx, checks)
-    if not checks.clean or opening is None:
-        return None
-    location = Location(doc.location.lat, doc.location.lon)
-    return Office(doc.id, doc.name or doc.id, location, opening, _minutes_s(doc.pickup_min))
-
-
-_Item = TypeVar("_Item", Agent, Visit, Office)
-
-
-def _items(
-    raws: Sequence[object],
-    collection: str,
-    model: type[_M],
-    build: Callable[[_M, _Context, _Checks], _Item | None],
-    ctx: _Context,
-    issues: list[InputIssue],
-    where_of: Callable[[int, object], str] | None = None,
-    rename: Callable[[str], str] = lambda path: path,
-) -> list[_Item]:
-    """Validate and build every item, reporting each issue under the item's name."""
-    built: list[_Item] = []
-    first_seen: dict[str, str] = {}
-    for index, raw in enumerate(raws):
-        where = where_of(index, raw) if where_of else _item_where(collection, index, raw)
-        doc, bad, item_issues = _validate(model, raw)
-        checks = _Checks(bad, item_issues)
-        item = None if doc is None else build(doc, ctx, checks)
-        ident = raw.get("id") if isinstance(raw, Mapping) else None
-        if isinstance(ident, str) and ident.strip():
-            if ident in first_seen:
-                checks.add("id", f"duplicate id {ident!r} (first at {first_seen[ident]})")
-                item = None
-            else:
-                first_seen[ident] = where.split(" (id")[0]
-        issues.extend(InputIssue(_join(where, rename(p)), m) for p, m in item_issues)
-        if item is not None:
-            built.append(item)
-    return built
-
-
-def _raw_ids(raws: object) -> frozenset[str]:
-    """The string ids of a raw item list, valid items or not (for reference checks)."""
-    if not isinstance(raws, list):
-        return frozenset()
-    return frozenset(
-        r["id"] for r in raws if isinstance(r, Mapping) and isinstance(r.get("id"), str)
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -587,8 +149,8 @@ def _services(
     merged = {s.code: s for s in catalog}
     seen: dict[str, str] = {}
     for index, raw in enumerate(raws):
-        where = _item_where("services", index, raw)
-        doc, bad, item_issues = _validate(schema.ServiceDoc, raw)
+        where = item_where("services", index, raw)
+        doc, bad, item_issues = validate_item(schema.ServiceDoc, raw)
         if doc is not None and not bad:
             if not CODE_RE.match(doc.code):
                 item_issues.append(
@@ -602,7 +164,7 @@ def _services(
             if not item_issues:
                 name = doc.name.strip() or doc.code
                 merged[doc.code] = Service(doc.code, name, doc.skill, round(doc.duration_min * 60))
-        issues.extend(InputIssue(_join(where, p), m) for p, m in item_issues)
+        issues.extend(InputIssue(join_where(where, p), m) for p, m in item_issues)
     return tuple(merged.values())
 
 
@@ -622,25 +184,25 @@ def parse_problem(
     document's ``services`` override or extend it.
     """
     if not isinstance(data, Mapping):
-        raise InputError(f"a problem must be a JSON object, got {_describe(data)}", source)
+        raise InputError(f"a problem must be a JSON object, got {describe(data)}", source)
     version = data.get("format_version")
     if version != FORMAT_VERSION or isinstance(version, bool):
         message = (
             "missing required field"
             if "format_version" not in data
-            else f"unsupported format version {_describe(version)}; this reader reads "
+            else f"unsupported format version {describe(version)}; this reader reads "
             f"{FORMAT_VERSION}"
         )
         raise InputError([InputIssue("format_version", message)], source)
     issues: list[InputIssue] = []
     _limits(data, issues)
-    _raise_if(issues, source)
+    raise_if(issues, source)
 
     # Top level first, with the item lists emptied: items are checked one by one below so
     # that one bad item does not hide the others.
     lists = ("agents", "visits", "offices", "services")
     top_raw = {k: ([] if k in lists and isinstance(v, list) else v) for k, v in data.items()}
-    top, bad, top_issues = _validate(schema.ProblemDoc, top_raw)
+    top, bad, top_issues = validate_item(schema.ProblemDoc, top_raw)
     issues.extend(InputIssue(p, m) for p, m in top_issues)
 
     date = _parse_date(data.get("date"), issues)
@@ -656,19 +218,21 @@ def parse_problem(
 
     base = load_catalog() if catalog is None else catalog
     services = _services(_list(data, "services"), base, issues)
-    ctx = _Context(
+    ctx = Context(
         date,
         timezone,
         {s.code: s for s in services},
         known_skills(services),
-        agent_ids=_raw_ids(data.get("agents")),
-        office_ids=_raw_ids(data.get("offices")),
+        agent_ids=raw_ids(data.get("agents")),
+        office_ids=raw_ids(data.get("offices")),
     )
-    agents = _items(_list(data, "agents"), "agents", schema.AgentDoc, _agent, ctx, issues)
-    visits = _items(_list(data, "visits"), "visits", schema.VisitDoc, _visit, ctx, issues)
-    offices = _items(_list(data, "offices"), "offices", schema.OfficeDoc, _office, ctx, issues)
+    agents = build_items(_list(data, "agents"), "agents", schema.AgentDoc, build_agent, ctx, issues)
+    visits = build_items(_list(data, "visits"), "visits", schema.VisitDoc, build_visit, ctx, issues)
+    offices = build_items(
+        _list(data, "offices"), "offices", schema.OfficeDoc, build_office, ctx, issues
+    )
     travel = _travel(top.travel if top is not None and "travel" not in bad else None, issues)
-    _raise_if(issues, source)
+    raise_if(issues, source)
     assert top is not None and date is not None
     problem = Problem(
         date=date,
@@ -751,7 +315,7 @@ def read_problem(path: Path, catalog: tuple[Service, ...] | None = None) -> Prob
 
 
 def _minutes(seconds: int) -> int | float:
-    """Seconds as minutes for a file: a whole number when exact (``_minutes_s`` inverts it)."""
+    """Seconds as minutes for a file: a whole number when exact (``minutes_to_s`` inverts it)."""
     return seconds // 60 if seconds % 60 == 0 else seconds / 60
 
 
@@ -896,212 +460,6 @@ def write_problem(problem: Problem, path: Path, travel: TravelSpec | None = None
 # CSV input (what a booking system exports)
 
 
-def _split_list(cell: str) -> list[str]:
-    return [part.strip() for part in cell.split(";") if part.strip()]
-
-
-def _number(cell: str, kind: type[int] | type[float]) -> object:
-    """The cell as a number when it is one; else the text, which validation then reports."""
-    try:
-        return kind(cell)
-    except ValueError:
-        return cell
-
-
-def _quantities(cell: str) -> object:
-    """``documents=30;cash=5000`` -> a dict; malformed parts are left for validation."""
-    out: dict[str, object] = {}
-    for part in _split_list(cell):
-        key, sep, value = part.partition("=")
-        out[key.strip()] = _number(value.strip(), int) if sep else value
-    return out
-
-
-_BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": False}
-
-
-def _windows(cell: str) -> object:
-    """``09:00-11:00;14:00-16:00``; datetimes use ``/`` between start and end."""
-    windows: list[object] = []
-    for part in _split_list(cell):
-        start, sep, end = part.partition("/") if "/" in part else part.partition("-")
-        if not sep or not start.strip() or not end.strip():
-            return cell  # reported as the wrong type by validation
-        windows.append({"start": start.strip(), "end": end.strip()})
-    return windows
-
-
-def _agent_row(row: Mapping[str, str]) -> dict[str, object]:
-    raw: dict[str, object] = {
-        "id": row["id"],
-        "start": {"lat": _number(row["start_lat"], float), "lon": _number(row["start_lon"], float)},
-        "shift": {"start": row["shift_start"], "end": row["shift_end"]},
-        "skills": _split_list(row.get("skills", "")),
-    }
-    if row.get("end_lat") or row.get("end_lon"):
-        raw["end"] = {
-            "lat": _number(row.get("end_lat", ""), float),
-            "lon": _number(row.get("end_lon", ""), float),
-        }
-    if row.get("max_visits"):
-        raw["max_visits"] = _number(row["max_visits"], int)
-    if row.get("speed_factor"):
-        raw["speed_factor"] = _number(row["speed_factor"], float)
-    if row.get("capacities"):
-        raw["capacities"] = _quantities(row["capacities"])
-    return raw
-
-
-def _visit_row(row: Mapping[str, str]) -> dict[str, object]:
-    raw: dict[str, object] = {
-        "id": row["id"],
-        "location": {"lat": _number(row["lat"], float), "lon": _number(row["lon"], float)},
-        "service": row["service"],
-        "windows": _windows(row["windows"]),
-        "extra_skills": _split_list(row.get("extra_skills", "")),
-    }
-    if row.get("priority"):
-        raw["priority"] = row["priority"].lower()
-    numbers: tuple[tuple[str, type[int] | type[float]], ...] = (
-        ("duration_min", float),
-        ("duration_s", int),
-        ("max_late_min", float),
-        ("late_cost_per_min", int),
-    )
-    for key, kind in numbers:
-        if row.get(key):
-            raw[key] = _number(row[key], kind)
-    for key in ("preferred_agent", "required_agent"):
-        if row.get(key):
-            raw[key] = row[key]
-    required = row.get("required", "").lower()
-    raw["required"] = _BOOLS.get(required, row.get("required"))
-    if row.get("demand"):
-        raw["demand"] = _quantities(row["demand"])
-    return raw
-
-
-_CSV_RENAMES: tuple[tuple[str, str], ...] = (
-    (r"^start\.(lat|lon)$", r"start_\1"),
-    (r"^end\.(lat|lon)$", r"end_\1"),
-    (r"^end$", "end_lat"),
-    (r"^shift\.(start|end)$", r"shift_\1"),
-    (r"^location\.(lat|lon)$", r"\1"),
-    (r"^(skills|extra_skills)\[\d+\]$", r"\1"),
-    (r"^(capacities|demand)\b.*$", r"\1"),
-    (r"^windows\[(\d+)\]\.(start|end)$", r"windows (slot \1 \2)"),
-    (r"^windows\[(\d+)\]$", r"windows (slot \1)"),
-)
-
-
-def _csv_column(path: str) -> str:
-    """An item field path as the CSV column that holds it (slots counted from 1)."""
-    for pattern, repl in _CSV_RENAMES:
-        if re.match(pattern, path):
-            renamed = re.sub(pattern, repl, path)
-            return re.sub(r"slot (\d+)", lambda m: f"slot {int(m[1]) + 1}", renamed)
-    return path
-
-
-def _read_csv_items(
-    path: Path,
-    required: tuple[str, ...],
-    optional: tuple[str, ...],
-    to_raw: Callable[[Mapping[str, str]], dict[str, object]],
-    model: type[_M],
-    build: Callable[[_M, _Context, _Checks], _Item | None],
-    ctx: _Context,
-    issues: list[InputIssue],
-) -> list[_Item]:
-    source = path.name
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            issues.append(InputIssue(source, f"file is larger than {MAX_FILE_BYTES // 10**6} MB"))
-            return []
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        issues.append(InputIssue(source, f"cannot read file: {exc.strerror or exc}"))
-        return []
-    except UnicodeDecodeError as exc:
-        issues.append(InputIssue(source, f"not UTF-8 text (byte {exc.start})"))
-        return []
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    columns = [c.strip() for c in reader.fieldnames or []]
-    missing = [c for c in required if c not in columns]
-    unknown = [c for c in columns if c not in required and c not in optional]
-    if missing:
-        issues.append(InputIssue(source, f"missing column(s): {', '.join(missing)}"))
-    if unknown:
-        allowed = ", ".join((*required, *optional))
-        issues.append(InputIssue(source, f"unknown column(s): {', '.join(unknown)} ({allowed})"))
-    if missing or unknown:
-        return []
-    raws: list[dict[str, object]] = []
-    lines: list[int] = []
-    for row in reader:
-        if None in row:
-            issues.append(InputIssue(f"{source} line {reader.line_num}", "too many cells"))
-            continue
-        cells = {k.strip(): (v or "").strip() for k, v in row.items()}
-        if not any(cells.values()):
-            continue  # blank line
-        raws.append(to_raw(cells))
-        lines.append(reader.line_num)
-    limit = MAX_AGENTS if model is schema.AgentDoc else MAX_VISITS
-    if len(raws) > limit:
-        issues.append(InputIssue(source, f"{len(raws)} rows is more than the limit of {limit}"))
-        return []
-
-    def where_of(index: int, raw: object) -> str:
-        return _with_id(f"{source} line {lines[index]}", raw)
-
-    return _items(raws, source, model, build, ctx, issues, where_of, _csv_column)
-
-
-def _csv_context(
-    date: dt.date | None, timezone: str, catalog: tuple[Service, ...] | None
-) -> _Context:
-    """Context for CSV rows; CSV problems have no offices, so visits cannot name one."""
-    services = load_catalog() if catalog is None else catalog
-    try:
-        timefmt.zone(timezone)
-    except ValueError as exc:
-        raise InputError(str(exc)) from exc
-    return _Context(
-        date,
-        timezone,
-        {s.code: s for s in services},
-        known_skills(services),
-        office_ids=frozenset(),
-    )
-
-
-def _agents_csv(path: Path, ctx: _Context, issues: list[InputIssue]) -> list[Agent]:
-    return _read_csv_items(
-        Path(path),
-        AGENT_CSV_REQUIRED,
-        AGENT_CSV_OPTIONAL,
-        _agent_row,
-        schema.AgentDoc,
-        _agent,
-        ctx,
-        issues,
-    )
-
-
-def _visits_csv(path: Path, ctx: _Context, issues: list[InputIssue]) -> list[Visit]:
-    return _read_csv_items(
-        Path(path),
-        VISIT_CSV_REQUIRED,
-        VISIT_CSV_OPTIONAL,
-        _visit_row,
-        schema.VisitDoc,
-        _visit,
-        ctx,
-        issues,
-    )
-
-
 def read_agents_csv(
     path: Path,
     *,
@@ -1111,8 +469,8 @@ def read_agents_csv(
 ) -> tuple[Agent, ...]:
     """Agents from CSV (columns in ``docs/format.md``); datetimes in cells need ``date``."""
     issues: list[InputIssue] = []
-    agents = _agents_csv(path, _csv_context(date, timezone, catalog), issues)
-    _raise_if(issues, str(path))
+    agents = agents_from_csv(path, csv_context(date, timezone, catalog), issues)
+    raise_if(issues, str(path))
     return tuple(agents)
 
 
@@ -1128,8 +486,8 @@ def read_visits_csv(
     Agent ids in ``preferred_agent`` / ``required_agent`` are not checked here (no agents).
     """
     issues: list[InputIssue] = []
-    visits = _visits_csv(path, _csv_context(date, timezone, catalog), issues)
-    _raise_if(issues, str(path))
+    visits = visits_from_csv(path, csv_context(date, timezone, catalog), issues)
+    raise_if(issues, str(path))
     return tuple(visits)
 
 
@@ -1145,14 +503,14 @@ def read_problem_csv(
     Travel is the default haversine estimate.
     """
     services = load_catalog() if catalog is None else catalog
-    ctx = _csv_context(date, DEFAULT_TIMEZONE, services)
+    ctx = csv_context(date, DEFAULT_TIMEZONE, services)
     issues: list[InputIssue] = []
-    agents = _agents_csv(agents_csv, ctx, issues)
+    agents = agents_from_csv(agents_csv, ctx, issues)
     # Agent references are checked only against a clean agents file: a visit naming an agent
     # whose row is broken should not get a second, misleading issue.
     agent_ids = None if issues else frozenset(a.id for a in agents)
-    visits = _visits_csv(visits_csv, dataclasses.replace(ctx, agent_ids=agent_ids), issues)
-    _raise_if(issues, f"{agents_csv}, {visits_csv}")
+    visits = visits_from_csv(visits_csv, dataclasses.replace(ctx, agent_ids=agent_ids), issues)
+    raise_if(issues, f"{agents_csv}, {visits_csv}")
     problem = Problem(date, tuple(agents), tuple(visits), services, name=name)
     return ProblemInput(problem, TravelSpec())
 
@@ -1318,14 +676,14 @@ def parse_plan(data: object, problem: Problem, source: str = "") -> Plan:
     Times are read without bounds for the same reason.
     """
     if not isinstance(data, Mapping):
-        raise InputError(f"a plan must be a JSON object, got {_describe(data)}", source)
+        raise InputError(f"a plan must be a JSON object, got {describe(data)}", source)
     version = data.get("format_version")
     if "format_version" in data and (version != FORMAT_VERSION or isinstance(version, bool)):
-        message = f"unsupported format version {_describe(version)}; this reader reads 1"
+        message = f"unsupported format version {describe(version)}; this reader reads 1"
         raise InputError([InputIssue("format_version", message)], source)
-    doc, _, field_issues = _validate(schema.PlanDoc, data)
+    doc, _, field_issues = validate_item(schema.PlanDoc, data)
     issues = [InputIssue(_plan_where(data, p), m) for p, m in field_issues]
-    _raise_if(issues, source)  # nothing is built from a structurally broken plan
+    raise_if(issues, source)  # nothing is built from a structurally broken plan
     assert doc is not None
     if doc.date != problem.date.isoformat():
         message = f"plan is for {doc.date} but the problem is for {problem.date}"
@@ -1387,7 +745,7 @@ def parse_plan(data: object, problem: Problem, source: str = "") -> Plan:
                 issues.append(InputIssue(f"{where}.{name}", message))
         routes.append(route)
     unassigned = tuple(Unassigned(u.visit_id, Reason(u.reason), u.message) for u in doc.unassigned)
-    _raise_if(issues, source)
+    raise_if(issues, source)
     return Plan(tuple(routes), unassigned, MappingProxyType(dict(doc.solver)))
 
 
