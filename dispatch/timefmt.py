@@ -37,6 +37,12 @@ def zone(key: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {key!r}") from exc
 
 
+def is_clock(text: str) -> bool:
+    """Whether ``text`` is a bare time of day (needs no date to interpret)."""
+    stripped = text.strip()
+    return "T" not in stripped and " " not in stripped
+
+
 def parse_clock_s(text: str) -> int:
     """``"09:30"`` / ``"09:30:15"`` -> seconds since midnight (``"24:00"`` allowed)."""
     match = _CLOCK_RE.match(text.strip())
@@ -56,7 +62,7 @@ def seconds_of(text: str, date: dt.date, timezone: str) -> int:
     written and the checker, not the reader, reports it.
     """
     stripped = text.strip()
-    if "T" not in stripped and " " not in stripped:
+    if is_clock(stripped):
         return parse_clock_s(stripped)
     try:
         moment = dt.datetime.fromisoformat(stripped)
@@ -82,12 +88,6 @@ def parse_time_s(text: str, date: dt.date, timezone: str) -> int:
     if seconds > MAX_TIME_S:
         raise ValueError(f"{text!r} is more than 48 hours after the start of {date.isoformat()}")
     return seconds
-
-
-def is_clock(text: str) -> bool:
-    """Whether ``text`` is a bare time of day (needs no date to interpret)."""
-    stripped = text.strip()
-    return "T" not in stripped and " " not in stripped
 
 
 def format_clock(seconds: int) -> str:

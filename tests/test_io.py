@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from dispatch import io
+from dispatch import io, timefmt
 from dispatch.catalog import load_catalog
 from dispatch.errors import InputError
 from dispatch.geo.congestion import PUNJAB_CONGESTION
@@ -770,3 +772,27 @@ def test_non_finite_kpis_become_null() -> None:
     doc = io.plan_to_dict(problem, plan, {"on_time_rate": math.nan, "gap": np.float32("inf")})
     assert doc["kpis"] == {"on_time_rate": None, "gap": None}
     json.dumps(doc, allow_nan=False)
+
+
+# -- time text -------------------------------------------------------------------------------
+
+
+@given(st.integers(min_value=0, max_value=timefmt.MAX_TIME_S))
+def test_written_times_read_back(seconds: int) -> None:
+    """Every time the writers produce (clock or datetime) parses back to the same second."""
+    for text in (
+        timefmt.format_time(seconds, DATE, "Asia/Karachi"),
+        timefmt.format_datetime(seconds, DATE, "Asia/Karachi"),
+    ):
+        assert timefmt.parse_time_s(text, DATE, "Asia/Karachi") == seconds
+
+
+def test_time_text_forms() -> None:
+    """Within the day a clock time is written, beyond it a datetime with the offset."""
+    assert timefmt.format_time(hm("09:05") + 7, DATE, "Asia/Karachi") == "09:05:07"
+    assert timefmt.format_time(DAY_S, DATE, "Asia/Karachi") == "24:00"
+    assert timefmt.format_time(DAY_S + 60, DATE, "Asia/Karachi") == "2026-12-01T00:01:00+05:00"
+    assert timefmt.format_datetime(-60, DATE, "Asia/Karachi") == "2026-11-29T23:59:00+05:00"
+    assert timefmt.seconds_of("2026-11-29T23:59:00+05:00", DATE, "Asia/Karachi") == -60
+    with pytest.raises(ValueError, match="unknown time zone"):
+        timefmt.zone("Mars/Olympus")
