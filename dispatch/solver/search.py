@@ -1,0 +1,241 @@
+"""Searching the routing model and turning its answer into a :class:`dispatch.plan.Plan`.
+
+The search is a first solution by cheapest insertion improved by guided local search until the
+time limit (GLS never stops by itself) or, when given, a solution limit. With a solution limit
+the search is deterministic: the same problem and seed give the same plan.
+
+``seed``: OR-Tools' routing search has no random seed, so the seed shuffles the order in which
+visits become model nodes (see :func:`dispatch.solver.build.node_order`), which changes the
+search's tie-breaking. Seed 0 keeps problem order. Different seeds give different, equally
+valid plans; running a few and keeping the best is a cheap multi-start.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from dispatch.geo.matrix import TravelMatrix
+from dispatch.model import Problem
+from dispatch.plan import Plan, Reason, Route, Unassigned
+from dispatch.solver.build import RoutingBuild, build_model
+from dispatch.solver.presolve import presolve
+from dispatch.solver.schedule import time_route
+from dispatch.solver.validate import validate_inputs
+
+FIRST_SOLUTION = "PARALLEL_CHEAPEST_INSERTION"
+METAHEURISTIC = "GUIDED_LOCAL_SEARCH"
+# Least time between two progress reports; the last best solution is always reported.
+PROGRESS_INTERVAL_S = 0.25
+# GLS never stops by itself, and on a model with no acceptable move (one visit, or visits
+# pinned in place by their windows) it spins, failing ~400k moves a second, until the time
+# limit, so a solution limit would never be reached. A real search fails a few hundred moves
+# a second. Capping failures (work, not time, so results stay deterministic) ends the spin.
+STALL_FAILURES_PER_S = 20_000
+MIN_STALL_FAILURES = 100_000
+
+_STATUS = {
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_NOT_SOLVED: "not_solved",
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_SUCCESS: "success",
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_PARTIAL_SUCCESS_LOCAL_OPTIMUM_NOT_REACHED: (
+        "partial_success"
+    ),
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_FAIL: "fail",
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_FAIL_TIMEOUT: "fail_timeout",
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_INVALID: "invalid",
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_INFEASIBLE: "infeasible",
+    routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL: "optimal",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SearchProgress:
+    """A snapshot of a running search, passed to the progress callback.
+
+    ``objective`` is the model's objective (travel seconds plus drop penalties); ``served`` of
+    ``total`` visits of the problem (presolved-out visits count in ``total``).
+    """
+
+    elapsed_s: float
+    solutions: int
+    objective: int
+    served: int
+    total: int
+
+
+def search_parameters(
+    time_limit_s: float,
+    solution_limit: int | None,
+    first_solution: str = FIRST_SOLUTION,
+    metaheuristic: str = METAHEURISTIC,
+) -> Any:
+    """Routing search parameters: first solution, metaheuristic, limits, no log."""
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = getattr(
+        routing_enums_pb2.FirstSolutionStrategy, first_solution
+    )
+    params.local_search_metaheuristic = getattr(
+        routing_enums_pb2.LocalSearchMetaheuristic, metaheuristic
+    )
+    params.time_limit.FromMilliseconds(max(1, round(time_limit_s * 1000)))
+    if solution_limit is not None:
+        params.solution_limit = solution_limit
+    params.log_search = False
+    return params
+
+
+class _Monitor:
+    """Counts solutions and reports improving ones, at most every PROGRESS_INTERVAL_S."""
+
+    def __init__(
+        self,
+        build: RoutingBuild,
+        total: int,
+        started_s: float,
+        progress: Callable[[SearchProgress], None] | None,
+    ) -> None:
+        self.build = build
+        self.total = total
+        self.started_s = started_s
+        self.progress = progress
+        self.solutions = 0
+        self.best: int | None = None
+        self.best_served = 0
+        self.reported: int | None = None
+        self.last_report_s = -PROGRESS_INTERVAL_S
+
+    def __call__(self) -> None:
+        self.solutions += 1
+        if self.progress is None:
+            return
+        objective = int(self.build.routing.CostVar().Value())
+        if self.best is not None and objective >= self.best:
+            return
+        self.best = objective
+        self.best_served = self._served()
+        now_s = time.perf_counter() - self.started_s
+        if now_s - self.last_report_s >= PROGRESS_INTERVAL_S:
+            self._report(now_s)
+
+    def finish(self) -> None:
+        """Report the best solution if throttling held it back."""
+        if self.progress is not None and self.best is not None and self.reported != self.best:
+            self._report(time.perf_counter() - self.started_s)
+
+    def _served(self) -> int:
+        routing, manager = self.build.routing, self.build.manager
+        return sum(
+            1
+            for n in range(len(self.build.node_visits))
+            if routing.ActiveVar(manager.NodeToIndex(n)).Value()
+        )
+
+    def _report(self, now_s: float) -> None:
+        assert self.progress is not None and self.best is not None
+        self.last_report_s = now_s
+        self.reported = self.best
+        self.progress(
+            SearchProgress(now_s, self.solutions, self.best, self.best_served, self.total)
+        )
+
+
+def solve(
+    problem: Problem,
+    matrix: TravelMatrix,
+    *,
+    time_limit_s: float = 10.0,
+    seed: int = 0,
+    solution_limit: int | None = None,
+    progress: Callable[[SearchProgress], None] | None = None,
+) -> Plan:
+    """Assign and order the problem's visits to its agents (see the module docstring).
+
+    Raises :class:`dispatch.errors.InputError` for input the model cannot take (wrong matrix
+    size, visits without windows, unknown services, ...). Visits that cannot be served come
+    back unassigned with a reason.
+    """
+    validate_inputs(problem, matrix, time_limit_s=time_limit_s, solution_limit=solution_limit)
+    started_s = time.perf_counter()
+    pre = presolve(problem, matrix)
+    unassigned = dict(pre.unassigned)
+    facts: dict[str, Any] = {
+        "status": "nothing_to_route",
+        "objective": 0,
+        "solve_time_s": 0.0,
+        "seed": seed,
+        "time_limit_s": time_limit_s,
+        "solutions": 0,
+        "first_solution": FIRST_SOLUTION,
+        "metaheuristic": METAHEURISTIC,
+    }
+    routes_by_agent: dict[int, list[int]] = {}
+    if pre.candidates:
+        build = build_model(problem, matrix, pre, seed)
+        monitor = _Monitor(build, len(problem.visits), started_s, progress)
+        build.routing.AddAtSolutionCallback(monitor)
+        failures = max(MIN_STALL_FAILURES, round(STALL_FAILURES_PER_S * time_limit_s))
+        build.routing.AddSearchMonitor(build.routing.solver().FailuresLimit(failures))
+        params = search_parameters(time_limit_s, solution_limit)
+        assignment = build.routing.SolveWithParameters(params)
+        monitor.finish()
+        facts["status"] = _STATUS.get(build.routing.status(), str(build.routing.status()))
+        facts["solutions"] = monitor.solutions
+        if assignment is not None:
+            facts["objective"] = int(assignment.ObjectiveValue())
+            routes_by_agent = _routes_of(build, assignment)
+        served = {v for visits in routes_by_agent.values() for v in visits}
+        for v in build.node_visits:
+            if v not in served:
+                unassigned[v] = _dropped(problem, v, assignment is None)
+    routes: list[Route] = [
+        time_route(problem, matrix, a, routes_by_agent[a])
+        for a in range(len(problem.agents))
+        if routes_by_agent.get(a)
+    ]
+    facts["solve_time_s"] = round(time.perf_counter() - started_s, 3)
+    plan = Plan(
+        tuple(routes),
+        tuple(unassigned[v] for v in sorted(unassigned)),
+        MappingProxyType(facts),
+    )
+    _assert_partition(problem, plan)
+    return plan
+
+
+def _routes_of(build: RoutingBuild, assignment: Any) -> dict[int, list[int]]:
+    routing, manager = build.routing, build.manager
+    routes: dict[int, list[int]] = {}
+    for k in range(routing.vehicles()):
+        visits: list[int] = []
+        index = assignment.Value(routing.NextVar(routing.Start(k)))
+        while not routing.IsEnd(index):
+            visits.append(build.node_visits[manager.IndexToNode(index)])
+            index = assignment.Value(routing.NextVar(index))
+        if visits:
+            routes[k] = visits
+    return routes
+
+
+def _dropped(problem: Problem, v: int, no_solution: bool) -> Unassigned:
+    visit = problem.visits[v]
+    if no_solution:
+        text = f"Visit {visit.id} was not planned: the search found no solution in time."
+    else:
+        text = (
+            f"Visit {visit.id} could be served on its own, but not together with the visits "
+            "that matter more or fit better: agents ran out of time, visits or capacity."
+        )
+    return Unassigned(visit.id, Reason.CAPACITY_OR_TIME, text)
+
+
+def _assert_partition(problem: Problem, plan: Plan) -> None:
+    """Every visit is in exactly one route or in the unassigned list, never both."""
+    seen = plan.served_ids() + [u.visit_id for u in plan.unassigned]
+    expected = [v.id for v in problem.visits]
+    if sorted(seen) != sorted(expected):
+        raise AssertionError("plan does not list every visit exactly once")

@@ -1,0 +1,34 @@
+"""Shared helpers for solver tests: solve deterministically and check every plan."""
+
+from __future__ import annotations
+
+from dispatch.check import check_plan
+from dispatch.geo.matrix import TravelMatrix
+from dispatch.model import Problem
+from dispatch.plan import Plan, Reason
+from dispatch.solver import solve
+
+# Enough for the tiny problems here to reach their optimum; keeps every test deterministic.
+SOLUTION_LIMIT = 200
+
+
+def solved(problem: Problem, matrix: TravelMatrix, seed: int = 0) -> Plan:
+    """Solve with a solution limit and assert the independent checker accepts the plan."""
+    plan = solve(problem, matrix, time_limit_s=10.0, seed=seed, solution_limit=SOLUTION_LIMIT)
+    report = check_plan(problem, plan, matrix)
+    assert report.ok, report.summary()
+    routed = plan.served_ids()
+    dropped = [u.visit_id for u in plan.unassigned]
+    assert sorted(routed + dropped) == sorted(v.id for v in problem.visits)
+    return plan
+
+
+def order_of(plan: Plan, agent_id: str) -> list[str]:
+    """Visit ids of an agent's route, in order (empty if the agent is idle)."""
+    route = plan.route_of(agent_id)
+    return [] if route is None else [s.visit_id for s in route.stops]
+
+
+def reasons(plan: Plan) -> dict[str, Reason]:
+    """Unassigned visit id -> reason."""
+    return {u.visit_id: u.reason for u in plan.unassigned}

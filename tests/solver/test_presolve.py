@@ -1,0 +1,117 @@
+"""Visits nobody can serve even alone are found before the search, with the right reason."""
+
+from __future__ import annotations
+
+from dispatch.model import Location
+from dispatch.plan import Reason
+from dispatch.solver.presolve import presolve, presolve_unassigned
+from tests.factories import agent, line_matrix, problem, visit
+from tests.solver.helpers import reasons, solved
+
+
+def test_no_skilled_agent_names_the_missing_skills() -> None:
+    """A CNIC visit asking for a woman agent, with only a male NADRA agent on shift."""
+    p = problem(
+        [agent("A", skills=["nadra_biometric"])],
+        [visit("V12", service="cnic_renewal", extra_skills=frozenset({"female"}))],
+    )
+    found = presolve_unassigned(p, line_matrix([100, 0, 0]))
+    assert list(found) == [0]
+    assert found[0].reason is Reason.NO_SKILLED_AGENT
+    assert found[0].message == (
+        "Visit V12 needs skills {female, nadra_biometric}; no agent has all of them."
+    )
+
+
+def test_window_outside_the_shifts_of_skilled_agents() -> None:
+    """An evening slot misses the skilled agent's shift; an unskilled evening agent is no help."""
+    p = problem(
+        [
+            agent("day", skills=["nadra_biometric"], shift=("08:00", "12:00")),
+            agent("evening", skills=["licensing"], shift=("18:00", "22:00")),
+        ],
+        [visit("V1", service="cnic_renewal", windows=[("19:00", "20:00")])],
+    )
+    found = presolve_unassigned(p, line_matrix([0, 0, 0, 0, 0]))
+    assert found[0].reason is Reason.WINDOW_OUTSIDE_SHIFTS
+    assert "19:00-20:00" in found[0].message
+
+
+def test_window_that_leaves_no_time_to_finish_is_outside_the_shift() -> None:
+    """A 20-minute service booked from 11:50 cannot finish in a shift that ends at 12:00."""
+    p = problem(
+        [agent("A", shift=("08:00", "12:00"))],
+        [visit("V1", service="cnic_renewal", windows=[("11:50", "12:30")])],
+    )
+    assert presolve_unassigned(p, line_matrix([0, 0, 0]))[0].reason is (
+        Reason.WINDOW_OUTSIDE_SHIFTS
+    )
+
+
+def test_unreachable_before_the_window_closes() -> None:
+    """An hour's ride away, a slot closing ten minutes into the shift cannot be met."""
+    p = problem([agent("A")], [visit("V1", windows=[("08:00", "08:10")])])
+    found = presolve_unassigned(p, line_matrix([3600, 0, 0]))
+    assert found[0].reason is Reason.UNREACHABLE_IN_WINDOW
+    assert found[0].message.startswith("Visit V1 must start within 08:00-08:10")
+
+
+def test_unreachable_when_there_is_no_time_to_get_back() -> None:
+    """Reaching the visit is fine, but the ride home overruns the one-hour shift."""
+    p = problem([agent("A", shift=("08:00", "09:00"))], [visit("V1")])
+    found = presolve_unassigned(p, line_matrix([1700, 0, 0]))
+    assert found[0].reason is Reason.UNREACHABLE_IN_WINDOW
+
+
+def test_exactly_reachable_visit_is_kept() -> None:
+    """Out, five minutes on site and back in exactly one hour is feasible, so nothing is found."""
+    p = problem([agent("A", shift=("08:00", "09:00"))], [visit("V1")])
+    assert presolve_unassigned(p, line_matrix([1650, 0, 0])) == {}
+
+
+def test_no_agents() -> None:
+    """With nobody on shift every visit is unassigned for that reason."""
+    p = problem([], [visit("V1"), visit("V2")])
+    found = presolve_unassigned(p, line_matrix([0, 0]))
+    assert {k: u.reason for k, u in found.items()} == {0: Reason.NO_AGENTS, 1: Reason.NO_AGENTS}
+
+
+def test_capacity_too_small_for_the_visit_alone() -> None:
+    """A visit demanding more than any skilled agent carries cannot be served alone."""
+    p = problem([agent("A", capacities={"cash": 10})], [visit("V1", demand={"cash": 11})])
+    found = presolve_unassigned(p, line_matrix([0, 0, 0]))
+    assert found[0].reason is Reason.CAPACITY_OR_TIME
+    assert "cash: 11" in found[0].message
+
+
+def test_allowed_agents_are_those_able_alone() -> None:
+    """Each visit is offered only to agents with the skills and the reach."""
+    p = problem(
+        [
+            agent("lic", skills=["licensing"]),
+            agent("nadra", skills=["nadra_biometric"], shift=("08:00", "09:00")),
+            agent("both", skills=["licensing", "nadra_biometric"]),
+        ],
+        [visit("V1", service="cnic_renewal"), visit("V2", service="driving_licence_renewal")],
+    )
+    pre = presolve(p, line_matrix([2000, 10, 0, 0, 0, 0, 0, 0]))
+    assert pre.allowed == ((2,), (0, 2))
+    assert pre.candidates == [0, 1]
+
+
+def test_solve_reports_presolve_reasons() -> None:
+    """The plan lists presolved visits with their reasons and routes the rest."""
+    p = problem(
+        [agent("A", skills=["licensing"])],
+        [
+            visit("V1", service="cnic_renewal"),
+            visit("V2", windows=[("20:00", "21:00")]),
+            visit("V3", location=Location(31.6, 74.4)),
+        ],
+    )
+    plan = solved(p, line_matrix([0, 0, 0, 0, 0]))
+    assert reasons(plan) == {
+        "V1": Reason.NO_SKILLED_AGENT,
+        "V2": Reason.WINDOW_OUTSIDE_SHIFTS,
+    }
+    assert plan.served_ids() == ["V3"]

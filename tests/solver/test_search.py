@@ -1,0 +1,142 @@
+"""Search behaviour: determinism, seeds, progress, edge cases, congestion and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dispatch.check import check_plan
+from dispatch.errors import InputError
+from dispatch.geo.matrix import CongestionProfile, HaversineProvider, TravelMatrix
+from dispatch.model import Problem
+from dispatch.plan import Plan, Reason
+from dispatch.solver import SearchProgress, solve
+from dispatch.synth import generate
+from tests.factories import agent, hm, line_matrix, problem, visit
+from tests.solver.helpers import solved
+
+
+@pytest.fixture(scope="module")
+def district() -> tuple[Problem, TravelMatrix]:
+    """A small synthetic district day: 40 visits, 4 agents."""
+    p = generate(40, 4, seed=3)
+    return p, HaversineProvider().matrix(p.locations())
+
+
+def _without_time(plan: Plan) -> tuple[object, ...]:
+    facts = {k: v for k, v in plan.solver.items() if k != "solve_time_s"}
+    return plan.routes, plan.unassigned, facts
+
+
+def test_same_problem_and_seed_give_the_same_plan(district: tuple[Problem, TravelMatrix]) -> None:
+    """With a solution limit, two solves of one problem and seed agree in every detail."""
+    p, m = district
+    first = solve(p, m, seed=5, solution_limit=60)
+    second = solve(p, m, seed=5, solution_limit=60)
+    assert _without_time(first) == _without_time(second)
+    assert check_plan(p, first, m).ok
+
+
+def test_every_seed_gives_a_valid_plan(district: tuple[Problem, TravelMatrix]) -> None:
+    """Seeds only reorder the search: each plan is valid and records its seed."""
+    p, m = district
+    for seed in (0, 1, 2):
+        plan = solve(p, m, seed=seed, solution_limit=60)
+        assert check_plan(p, plan, m).ok
+        assert plan.solver["seed"] == seed
+        assert len(plan.served_ids()) > 0
+
+
+def test_solver_facts_are_reported(district: tuple[Problem, TravelMatrix]) -> None:
+    """The plan carries status, objective, limits, solution count and strategies."""
+    p, m = district
+    plan = solve(p, m, time_limit_s=20.0, solution_limit=30)
+    facts = plan.solver
+    assert set(facts) == {
+        "status",
+        "objective",
+        "solve_time_s",
+        "seed",
+        "time_limit_s",
+        "solutions",
+        "first_solution",
+        "metaheuristic",
+    }
+    assert facts["time_limit_s"] == 20.0
+    assert facts["metaheuristic"] == "GUIDED_LOCAL_SEARCH"
+    assert 1 <= facts["solutions"] <= 30
+    assert facts["objective"] >= sum(r.travel_s for r in plan.routes) > 0
+
+
+def test_progress_reports_improving_solutions(district: tuple[Problem, TravelMatrix]) -> None:
+    """Reports improve monotonically and the last one matches the returned plan."""
+    p, m = district
+    seen: list[SearchProgress] = []
+    plan = solve(p, m, solution_limit=60, progress=seen.append)
+    assert seen
+    objectives = [r.objective for r in seen]
+    assert objectives == sorted(objectives, reverse=True)
+    assert len(set(objectives)) == len(objectives)
+    last = seen[-1]
+    assert last.objective == plan.solver["objective"]
+    assert last.served == len(plan.served_ids())
+    assert all(r.total == len(p.visits) for r in seen)
+
+
+def test_no_agents_returns_every_visit_unassigned() -> None:
+    """Without agents the plan is empty and every visit says why."""
+    p = problem([], [visit("V1"), visit("V2")])
+    plan = solved(p, line_matrix([0, 0]))
+    assert plan.routes == ()
+    assert {u.reason for u in plan.unassigned} == {Reason.NO_AGENTS}
+
+
+def test_no_visits_returns_an_empty_plan() -> None:
+    """Agents with nothing booked get no routes."""
+    p = problem([agent("A"), agent("B")], [])
+    plan = solved(p, line_matrix([0, 0, 0, 0]))
+    assert plan.routes == () and plan.unassigned == ()
+    assert plan.solver["status"] == "nothing_to_route"
+
+
+def test_congestion_slows_the_rush_hour_ride() -> None:
+    """Leaving at 08:00 under a doubling 08-09 profile, the 600 s ride takes 1200 s."""
+    multipliers = [1.0] * 24
+    multipliers[8] = 2.0
+    base = line_matrix([600, 0, 0])
+    congested = TravelMatrix(
+        base.duration_s, base.distance_m, CongestionProfile(tuple(multipliers))
+    )
+    p = problem([agent("A")], [visit("V1")])
+    plan = solved(p, congested)
+    stop = plan.routes[0].stops[0]
+    assert (stop.travel_s, stop.start_s) == (1200, hm("08:20"))
+
+
+def test_congestion_keeps_a_tight_plan_feasible() -> None:
+    """Slots planned on worst-hour travel stay feasible when recomputed hour by hour."""
+    multipliers = tuple(1.0 + 0.5 * (h in (8, 9, 17)) for h in range(24))
+    p = generate(25, 3, seed=11)
+    m = HaversineProvider(congestion=CongestionProfile(multipliers)).matrix(p.locations())
+    plan = solved(p, m)
+    assert len(plan.served_ids()) > 0
+
+
+def test_wrong_matrix_size_is_an_input_error() -> None:
+    """A matrix for another problem is refused with an issue naming the matrix."""
+    p = problem([agent("A")], [visit("V1")])
+    with pytest.raises(InputError) as caught:
+        solve(p, line_matrix([0, 0]), solution_limit=1)
+    assert [issue.where for issue in caught.value.issues] == ["matrix"]
+
+
+def test_bad_visits_are_all_reported_by_name() -> None:
+    """A visit without windows and one with an unknown service are both named."""
+    p = problem(
+        [agent("A")],
+        [visit("V1", windows=[]), visit("V2", service="teleportation")],
+    )
+    with pytest.raises(InputError) as caught:
+        solve(p, line_matrix(np.zeros(4, dtype=np.int64).tolist()), solution_limit=1)
+    where = [issue.where for issue in caught.value.issues]
+    assert where == ["visits[0] (id 'V1').windows", "visits[1] (id 'V2').service"]
