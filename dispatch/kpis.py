@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from dispatch.model import PRIORITY_ORDER, Problem, Visit
-from dispatch.plan import Plan, Reason, Route
+from dispatch.plan import Plan, Reason, Route, StopKind
 
 
 @dataclass(frozen=True)
 class AgentKpis:
-    """One agent's day. Agents without a route have zeros and utilisation 0."""
+    """One agent's day. Agents without a route have zeros and utilisation 0; ``visits`` counts
+    home visits, not calls at offices."""
 
     agent_id: str
     visits: int
@@ -46,8 +47,8 @@ class Kpis:
 
     ``served_pct`` is a percentage (0-100; 100 when the problem has no visits). Priority and
     reason tables list every priority / reason, zeros included, so reports have stable columns.
-    ``working_s_min/max/std`` describe the workload spread over agents *used* (population
-    standard deviation; zeros when no agent is used).
+    ``working_s_min/max/std`` describe the workload spread over agents *used*, i.e. with at
+    least one stop (population standard deviation; zeros when no agent is used).
     """
 
     visits_total: int
@@ -88,8 +89,10 @@ class Kpis:
 def compute_kpis(problem: Problem, plan: Plan) -> Kpis:
     """Summarise ``plan`` for ``problem``.
 
-    A visit counts as served once however many stops name it; ``on_time_rate`` is the share of
-    served stops whose service starts inside one of the visit's windows (1.0 when none served).
+    A visit counts as served once however many stops name it; calls at offices are not visits
+    (their riding still counts in travel and working time). ``on_time_rate`` is the share of
+    served stops whose service starts inside one of the visit's windows, so a late start
+    allowed by a soft window is not on time (1.0 when nothing is served).
     """
     visits_by_id: dict[Hashable, Visit] = {}
     for visit in problem.visits:
@@ -104,13 +107,22 @@ def compute_kpis(problem: Problem, plan: Plan) -> Kpis:
     stops_served = 0
     stops_on_time = 0
     seen_agents: set[str] = set()
+    used_ids: set[str] = set()  # agents with at least one known stop, office calls included
+    office_ids = {o.id for o in problem.offices}
     for agent in problem.agents:
         if agent.id in seen_agents:
             continue  # a repeated agent id: its routes were counted with the first
         seen_agents.add(agent.id)
         visits = working_s = travel_s = distance_m = 0
         for route in routes_by_agent[agent.id]:
-            known_stops = [s for s in route.stops if s.visit_id in visits_by_id]
+            known_stops = [
+                s for s in route.stops if s.kind == StopKind.VISIT and s.visit_id in visits_by_id
+            ]
+            office_calls = [
+                s for s in route.stops if s.kind == StopKind.PICKUP and s.visit_id in office_ids
+            ]
+            if known_stops or office_calls:
+                used_ids.add(agent.id)
             visits += len(known_stops)
             working_s += route.working_s
             travel_s += route.travel_s
@@ -127,7 +139,7 @@ def compute_kpis(problem: Problem, plan: Plan) -> Kpis:
             AgentKpis(agent.id, visits, working_s, travel_s, distance_m, shift_s, utilisation)
         )
 
-    used = [a.working_s for a in agents if a.visits > 0]
+    used = [a.working_s for a in agents if a.agent_id in used_ids]
     total_by_priority = {p.value: 0 for p in PRIORITY_ORDER}
     for visit in visits_by_id.values():
         total_by_priority[visit.priority.value] = total_by_priority.get(visit.priority.value, 0) + 1

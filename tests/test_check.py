@@ -11,9 +11,9 @@ from dispatch import check
 from dispatch.check import CheckReport, Violation, check_plan
 from dispatch.errors import InputError
 from dispatch.geo.matrix import CongestionProfile, TravelMatrix
-from dispatch.model import Problem, TimeWindow
-from dispatch.plan import Plan, Reason, Route, Stop, Unassigned
-from tests.factories import agent, hm, line_matrix, problem, visit
+from dispatch.model import Break, Office, Problem, TimeWindow
+from dispatch.plan import BreakTaken, Plan, Reason, Route, Stop, StopKind, Unassigned
+from tests.factories import ORIGIN, agent, hm, line_matrix, problem, visit
 
 # Locations on a line, in seconds from the office (distance = 10 m per second):
 # V1 600, V2 1200, V3 300, V4 900; both agents start and end at the office (0).
@@ -120,6 +120,12 @@ def test_kinds_are_documented_constants() -> None:
         "route_end",
         "empty_route",
         "wrong_reason",
+        "required_agent",
+        "lateness",
+        "unknown_office",
+        "office_hours",
+        "pickup",
+        "break",
     ]
     for name in names:
         assert getattr(check, name.upper()) == name
@@ -592,3 +598,259 @@ def test_zero_matrix_accepts_zero_travel() -> None:
     report = check_plan(tiny_problem(), plan, zero)
     assert all(v.where.startswith("route A1") for v in report.violations)
     assert report.violations  # A1's route still claims 600 s legs
+
+
+# --- soft windows, pins and reasons judged among agents with room -----------------------------
+
+
+def with_v3(prob: Problem, **changes: object) -> Problem:
+    """``prob`` with V3 (served by A2 at 08:05 in the valid plan) changed."""
+    v3 = dataclasses.replace(prob.visits[2], **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(prob, visits=(*prob.visits[:2], v3, prob.visits[3]))
+
+
+def test_soft_window_late_start_is_accepted_with_late_s() -> None:
+    """Starting 5 minutes after a 08:00 close is fine with 10 minutes allowed and late_s 300."""
+    prob = with_v3(tiny_problem(), windows=(TimeWindow(hm("07:00"), hm("08:00")),), max_late_s=600)
+    plan = with_stop(valid_plan(), 1, 0, late_s=300)
+    assert check_plan(prob, plan, MATRIX).ok
+
+
+def test_lateness_must_be_reported() -> None:
+    """The same late start reported as on time is a lateness violation."""
+    prob = with_v3(tiny_problem(), windows=(TimeWindow(hm("07:00"), hm("08:00")),), max_late_s=600)
+    (v,) = only(check_plan(prob, valid_plan(), MATRIX), check.LATENESS)
+    assert v.where == "route A2 stop 1 (visit V3)"
+
+
+def test_late_beyond_allowance_is_a_window_violation() -> None:
+    """Five minutes late with only 200 s allowed is outside the window."""
+    prob = with_v3(tiny_problem(), windows=(TimeWindow(hm("07:00"), hm("08:00")),), max_late_s=200)
+    plan = with_stop(valid_plan(), 1, 0, late_s=300)
+    (v,) = only(check_plan(prob, plan, MATRIX), check.WINDOW)
+    assert v.where == "route A2 stop 1 (visit V3)"
+
+
+def test_late_s_inside_a_window_is_flagged() -> None:
+    """A stop inside its window claiming lateness is a lateness violation."""
+    plan = with_stop(valid_plan(), 0, 1, late_s=60)
+    (v,) = only(check_plan(tiny_problem(), plan, MATRIX), check.LATENESS)
+    assert v.where == "route A1 stop 2 (visit V2)"
+
+
+def test_required_agent() -> None:
+    """A visit pinned to A1 but served by A2 is flagged."""
+    prob = with_v3(tiny_problem(), required_agent="A1")
+    (v,) = only(check_plan(prob, valid_plan(), MATRIX), check.REQUIRED_AGENT)
+    assert v.where == "route A2 stop 1 (visit V3)"
+
+
+def test_no_skilled_agent_is_true_when_the_pinned_agent_lacks_the_skill() -> None:
+    """Only the pinned agent counts: if A2 (pinned) lacks the skill, the claim may be true."""
+    prob = tiny_problem()
+    a2 = dataclasses.replace(prob.agents[1], skills=frozenset())
+    prob = with_v3(dataclasses.replace(prob, agents=(prob.agents[0], a2)), required_agent="A2")
+    assert check_plan(prob, drop_v3(Reason.NO_SKILLED_AGENT), MATRIX).ok
+
+
+def test_window_claim_judged_among_agents_with_room() -> None:
+    """With no agent able to carry V3's demand, a window claim is not second-guessed."""
+    prob = with_v3(tiny_problem(), demand={"documents": 5})
+    assert check_plan(prob, drop_v3(Reason.WINDOW_OUTSIDE_SHIFTS), MATRIX).ok
+    assert check_plan(prob, drop_v3(Reason.UNREACHABLE_IN_WINDOW), MATRIX).ok
+
+
+# --- calls at an office before deliveries -----------------------------------------------------
+
+# D1 (a delivery from office NADRA1) at 900 s; A1 starts and ends at 0; the office at 600 s.
+OFFICE_POSITIONS_S = [900, 0, 0, 600]
+OFFICE_MATRIX = line_matrix(OFFICE_POSITIONS_S)
+PICKUP_S = 600
+
+
+def office_problem() -> Problem:
+    """One agent, one delivery whose documents wait at an office open 09:00-17:00."""
+    prob = problem([agent("A1")], [visit("D1", pickup_office="NADRA1")])
+    office = Office("NADRA1", "NADRA centre", ORIGIN, TimeWindow(hm("09:00"), hm("17:00")))
+    return dataclasses.replace(prob, offices=(office,))
+
+
+def office_plan() -> Plan:
+    """Leave 08:30, reach the office 08:40, call 09:00-09:10, deliver 09:15-09:20, home 09:35."""
+    call = Stop(
+        "NADRA1",
+        hm("08:40"),
+        hm("09:00"),
+        hm("09:00") + PICKUP_S,
+        600,
+        6000,
+        kind=StopKind.PICKUP,
+        collects=("D1",),
+    )
+    drop = Stop("D1", hm("09:15"), hm("09:15"), hm("09:15") + DELIVERY_S, 300, 3000)
+    route = Route("A1", hm("08:30"), (call, drop), hm("09:20") + 900, 900, 9000)
+    return Plan((route,), ())
+
+
+def test_office_call_then_delivery_passes() -> None:
+    """A hand-timed call at the office followed by the delivery is valid."""
+    report = check_plan(office_problem(), office_plan(), OFFICE_MATRIX)
+    assert report.ok, report.summary()
+
+
+def test_delivery_without_a_call_at_its_office() -> None:
+    """Riding straight to the delivery skips the office: a pickup violation at the delivery."""
+    drop = Stop("D1", hm("08:15"), hm("08:15"), hm("08:15") + DELIVERY_S, 900, 9000)
+    route = Route("A1", hm("08:00"), (drop,), hm("08:20") + 900, 900, 9000)
+    (v,) = only(check_plan(office_problem(), Plan((route,), ()), OFFICE_MATRIX), check.PICKUP)
+    assert v.where == "route A1 stop 1 (visit D1)"
+
+
+def test_call_that_does_not_collect_the_delivery() -> None:
+    """A call whose collects list misses the delivery does not count for it."""
+    plan = with_stop(office_plan(), 0, 0, collects=())
+    (v,) = only(check_plan(office_problem(), plan, OFFICE_MATRIX), check.PICKUP)
+    assert v.where == "route A1 stop 2 (visit D1)"
+
+
+def test_collects_entry_that_is_not_a_later_delivery() -> None:
+    """Collecting for a visit that is not delivered later from this office is flagged."""
+    plan = with_stop(office_plan(), 0, 0, collects=("D1", "V99"))
+    (v,) = only(check_plan(office_problem(), plan, OFFICE_MATRIX), check.PICKUP)
+    assert v.where == "route A1 stop 1 (office NADRA1)"
+    assert "'V99'" in v.message
+
+
+def test_office_hours() -> None:
+    """Calling at 08:40, before the office opens at 09:00, is flagged."""
+    call = dataclasses.replace(
+        office_plan().routes[0].stops[0], start_s=hm("08:40"), departure_s=hm("08:40") + PICKUP_S
+    )
+    drop = Stop("D1", hm("08:55"), hm("08:55"), hm("08:55") + DELIVERY_S, 300, 3000)
+    route = Route("A1", hm("08:30"), (call, drop), hm("09:00") + 900, 900, 9000)
+    (v,) = only(check_plan(office_problem(), Plan((route,), ()), OFFICE_MATRIX), check.OFFICE_HOURS)
+    assert v.where == "route A1 stop 1 (office NADRA1)"
+
+
+def test_office_call_takes_pickup_s() -> None:
+    """Leaving the office after 5 minutes instead of pickup_s is a service_time violation."""
+    plan = with_stop(office_plan(), 0, 0, departure_s=hm("09:05"))
+    plan = with_stop(
+        plan, 0, 1, arrival_s=hm("09:10"), start_s=hm("09:10"), departure_s=hm("09:15")
+    )
+    plan = with_route(plan, 0, end_s=hm("09:30"))
+    (v,) = only(check_plan(office_problem(), plan, OFFICE_MATRIX), check.SERVICE_TIME)
+    assert v.where == "route A1 stop 1 (office NADRA1)"
+
+
+def test_unknown_office() -> None:
+    """A call at an office the problem lacks is named; the delivery then has no valid call."""
+    plan = with_stop(office_plan(), 0, 0, visit_id="LAHORE9")
+    report = check_plan(office_problem(), plan, OFFICE_MATRIX)
+    assert report.kinds() == {check.UNKNOWN_OFFICE, check.PICKUP}
+    assert [v.where for v in report.violations if v.kind == check.UNKNOWN_OFFICE] == [
+        "route A1 stop 1 (office LAHORE9)"
+    ]
+
+
+def test_matrix_must_include_offices() -> None:
+    """A matrix without the office's row is an input error, not a crash."""
+    with pytest.raises(InputError, match="offices"):
+        check_plan(office_problem(), office_plan(), line_matrix(OFFICE_POSITIONS_S[:-1]))
+
+
+# --- breaks -----------------------------------------------------------------------------------
+
+# W1 at 600 s (window 11:00-12:00), W2 at 1200 s (window 12:30-14:00); A1 at 0.
+# A1 owes a 30-minute lunch starting between 11:00 and 12:00.
+BREAK_MATRIX = line_matrix([600, 1200, 0, 0])
+LUNCH = Break("lunch", 30 * 60, TimeWindow(hm("11:00"), hm("12:00")))
+
+
+def break_problem(lunch: Break = LUNCH) -> Problem:
+    return problem(
+        [agent("A1", breaks=(lunch,))],
+        [visit("W1", windows=[("11:00", "12:00")]), visit("W2", windows=[("12:30", "14:00")])],
+    )
+
+
+def break_plan(lunch: tuple[str, str], w2_arrival: str) -> Plan:
+    """Leave 11:00, W1 11:10-11:15, ride 10 min to W2 (arriving at ``w2_arrival``), serve
+    12:30-12:35, ride 20 min home: 12:55."""
+    w1 = Stop("W1", hm("11:10"), hm("11:10"), hm("11:15"), 600, 6000)
+    w2 = Stop("W2", hm(w2_arrival), hm("12:30"), hm("12:35"), 600, 6000)
+    taken = (BreakTaken("lunch", hm(lunch[0]), hm(lunch[1])),)
+    return Plan((Route("A1", hm("11:00"), (w1, w2), hm("12:55"), 1200, 12000, taken),), ())
+
+
+def test_break_on_the_way_delays_arrival() -> None:
+    """Lunch 11:15-11:45 right after W1: arrival is 11:15 + 30 min + 10 min ride = 11:55."""
+    report = check_plan(break_problem(), break_plan(("11:15", "11:45"), "11:55"), BREAK_MATRIX)
+    assert report.ok, report.summary()
+
+
+def test_break_while_waiting() -> None:
+    """Arriving at W2 at 11:25 and lunching 11:30-12:00 while waiting for 12:30 is valid."""
+    report = check_plan(break_problem(), break_plan(("11:30", "12:00"), "11:25"), BREAK_MATRIX)
+    assert report.ok, report.summary()
+
+
+def test_break_not_counted_in_arrival_overlaps_riding() -> None:
+    """Lunch 11:15-11:45 with arrival at 11:25 means lunching while riding: flagged."""
+    plan = break_plan(("11:15", "11:45"), "11:25")
+    (v,) = only(check_plan(break_problem(), plan, BREAK_MATRIX), check.BREAK)
+    assert v.where == "route A1 breaks[0] (lunch)"
+    assert "overlaps service or riding" in v.message
+
+
+def test_break_during_service() -> None:
+    """Lunch 11:12-11:42 interrupts W1's service (11:10-11:15): flagged."""
+    plan = break_plan(("11:12", "11:42"), "11:25")
+    (v,) = only(check_plan(break_problem(), plan, BREAK_MATRIX), check.BREAK)
+    assert "overlaps service or riding" in v.message
+
+
+def test_break_too_short() -> None:
+    """A 20-minute lunch when 30 are owed is flagged."""
+    plan = break_plan(("11:30", "11:50"), "11:25")
+    (v,) = only(check_plan(break_problem(), plan, BREAK_MATRIX), check.BREAK)
+    assert "should last 1800 s" in v.message
+
+
+def test_break_outside_its_window() -> None:
+    """Lunch starting 11:30 when it must start by 11:20 is flagged."""
+    lunch = dataclasses.replace(LUNCH, window=TimeWindow(hm("11:00"), hm("11:20")))
+    plan = break_plan(("11:30", "12:00"), "11:25")
+    (v,) = only(check_plan(break_problem(lunch), plan, BREAK_MATRIX), check.BREAK)
+    assert "outside its window" in v.message
+
+
+def test_missing_break_inside_the_route() -> None:
+    """Skipping a lunch that could only fall inside the 11:00-12:55 route is flagged."""
+    plan = break_plan(("11:30", "12:00"), "11:25")
+    plan = with_route(plan, 0, breaks=())
+    (v,) = only(check_plan(break_problem(), plan, BREAK_MATRIX), check.BREAK)
+    assert v.where == "route A1 break lunch"
+
+
+def test_missing_break_that_fits_after_the_route_is_accepted() -> None:
+    """A lunch whose window lets it start after the route ends need not be listed."""
+    lunch = dataclasses.replace(LUNCH, window=TimeWindow(hm("11:00"), hm("13:00")))
+    plan = with_route(break_plan(("11:30", "12:00"), "11:25"), 0, breaks=())
+    assert check_plan(break_problem(lunch), plan, BREAK_MATRIX).ok
+
+
+def test_break_taken_twice_and_unknown_break() -> None:
+    """A second lunch and a nap the agent does not have are both flagged by position."""
+    plan = break_plan(("11:30", "12:00"), "11:25")
+    extra = (
+        *plan.routes[0].breaks,
+        BreakTaken("lunch", hm("13:00"), hm("13:30")),
+        BreakTaken("nap", hm("13:30"), hm("13:40")),
+    )
+    plan = with_route(plan, 0, breaks=extra)
+    violations = only(check_plan(break_problem(), plan, BREAK_MATRIX), check.BREAK)
+    assert [v.where for v in violations] == [
+        "route A1 breaks[1] (lunch)",
+        "route A1 breaks[2] (nap)",
+    ]

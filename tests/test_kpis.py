@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
 from dispatch.kpis import compute_kpis
-from dispatch.model import Priority, Problem
-from dispatch.plan import Plan, Reason, Route, Stop, Unassigned
-from tests.factories import agent, hm, problem, visit
+from dispatch.model import Office, Priority, Problem, TimeWindow
+from dispatch.plan import Plan, Reason, Route, Stop, StopKind, Unassigned
+from tests.factories import ORIGIN, agent, hm, problem, visit
 
 
 def kpi_problem() -> Problem:
@@ -166,3 +167,20 @@ def test_to_dict_is_json_ready() -> None:
     assert [a["agent_id"] for a in data["agents"]] == ["A1", "A2", "A3"]
     assert data["agents"][0]["working_s"] == 6900
     assert data["unassigned_by_reason"]["no_skilled_agent"] == 1
+
+
+def test_office_calls_are_not_visits() -> None:
+    """A call at an office adds riding and working time but no visit; its agent is used."""
+    office = Office("NADRA1", "NADRA centre", ORIGIN, TimeWindow(hm("09:00"), hm("17:00")))
+    prob = dataclasses.replace(kpi_problem(), offices=(office,))
+    plan = kpi_plan()
+    call = Stop("NADRA1", 0, 0, 600, 100, 1000, kind=StopKind.PICKUP, collects=("V2",))
+    a3 = Route("A3", hm("08:00"), (call,), hm("08:30"), 100, 1000)
+    kpis = compute_kpis(prob, Plan((*plan.routes, a3), plan.unassigned))
+    assert kpis.visits_served == 3
+    assert kpis.agents[2].visits == 0
+    assert kpis.agents[2].travel_s == 200
+    assert kpis.agents[2].working_s == 1800
+    assert kpis.on_time_rate == pytest.approx(2 / 3)
+    assert kpis.agents_used == 3
+    assert (kpis.working_s_min, kpis.working_s_max) == (1200, 6900)
