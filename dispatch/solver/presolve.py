@@ -13,6 +13,8 @@ with the most specific reason, checked in this order:
 5. ``unreachable_in_window``: no capable agent can leave its start at or after its shift start,
    reach the visit, start inside a window, finish and get back to its end by its shift end.
 
+A visit pinned to an agent (``required_agent``) is judged against that agent only.
+
 The same single-visit test restricts which agents the model may give a visit to, which prunes
 the search. It is exact when travel obeys the triangle inequality (haversine and shortest-path
 matrices do); on a matrix where a detour through other visits is faster, a visit is only offered
@@ -88,6 +90,13 @@ def earliest_start_s(windows: Iterable[TimeWindow], arrival_s: int) -> int | Non
     return best
 
 
+def eligible_agents(problem: Problem, visit: Visit) -> list[int]:
+    """Agent positions a visit may go to at all: its pinned agent, or everyone."""
+    if visit.required_agent is None:
+        return list(range(len(problem.agents)))
+    return [a for a, agent in enumerate(problem.agents) if agent.id == visit.required_agent]
+
+
 def _agent_usable(problem: Problem, matrix: TravelMatrix, a: int) -> bool:
     agent = problem.agents[a]
     depart_s = agent.shift.start_s
@@ -137,7 +146,7 @@ def _visit_agents(
         return (), Reason.NO_AGENTS
     visit = problem.visits[v]
     needs = problem.required_skills(visit)
-    skilled = [a for a, agent in enumerate(problem.agents) if can_serve(agent, needs)]
+    skilled = [a for a in eligible_agents(problem, visit) if can_serve(problem.agents[a], needs)]
     if not skilled:
         return (), Reason.NO_SKILLED_AGENT
     roomy = [a for a in skilled if _has_room(problem.agents[a], visit)]
@@ -169,27 +178,41 @@ def _windows_text(visit: Visit) -> str:
     )
 
 
+def _who(visit: Visit) -> str:
+    if visit.required_agent is not None:
+        return f"not even its pinned agent {visit.required_agent}"
+    return "no agent with the skills for it"
+
+
+def _whose(visit: Visit) -> str:
+    if visit.required_agent is not None:
+        return f"its pinned agent {visit.required_agent}"
+    return "any agent with the skills for it"
+
+
 def _message(problem: Problem, visit: Visit, reason: Reason) -> str:
     name = f"Visit {visit.id}"
     if reason is Reason.NO_AGENTS:
         return f"{name} cannot be planned: no agent is on shift."
     if reason is Reason.NO_SKILLED_AGENT:
         skills = ", ".join(sorted(problem.required_skills(visit)))
+        if visit.required_agent is not None:
+            return (
+                f"{name} needs skills {{{skills}}}; it is pinned to agent "
+                f"{visit.required_agent}, who does not have all of them."
+            )
         return f"{name} needs skills {{{skills}}}; no agent has all of them."
     if reason is Reason.CAPACITY_OR_TIME:
         demand = ", ".join(f"{k}: {n}" for k, n in sorted(visit.demand.items()))
         needs = f" needs {{{demand}}};" if demand else ""
-        return (
-            f"{name}{needs} no agent with the skills for it has the capacity or visit "
-            "allowance to take it."
-        )
+        return f"{name}{needs} {_who(visit)} has the capacity or visit allowance to take it."
     windows = _windows_text(visit)
     if reason is Reason.WINDOW_OUTSIDE_SHIFTS:
         return (
             f"{name} must start within {windows}, which leaves no time to serve it inside the "
-            "shift of any agent with the skills for it."
+            f"shift of {_whose(visit)}."
         )
     return (
-        f"{name} must start within {windows}; no agent with the skills for it can get there "
-        "in time, serve it and be back by the end of the shift."
+        f"{name} must start within {windows}; {_who(visit)} can get there in time, serve it "
+        "and be back by the end of the shift."
     )

@@ -74,6 +74,7 @@ def _visit_issues(problem: Problem) -> list[InputIssue]:
     issues: list[InputIssue] = []
     seen: set[str] = set()
     codes = {s.code for s in problem.services}
+    agent_ids = {a.id for a in problem.agents}
     for n, visit in enumerate(problem.visits):
         where = f"visits[{n}] (id {visit.id!r})"
         if visit.id in seen:
@@ -88,6 +89,13 @@ def _visit_issues(problem: Problem) -> list[InputIssue]:
         for w, window in enumerate(visit.windows):
             if window.start_s > window.end_s:
                 issues.append(InputIssue(f"{where}.windows[{w}]", "window ends before it starts"))
+        if visit.required_agent is not None and visit.required_agent not in agent_ids:
+            issues.append(
+                InputIssue(
+                    f"{where}.required_agent",
+                    f"pinned to agent {visit.required_agent!r}, who is not in the problem",
+                )
+            )
         for name, amount in visit.demand.items():
             if amount < 0:
                 issues.append(

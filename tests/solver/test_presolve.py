@@ -115,3 +115,24 @@ def test_solve_reports_presolve_reasons() -> None:
         "V2": Reason.WINDOW_OUTSIDE_SHIFTS,
     }
     assert plan.served_ids() == ["V3"]
+
+
+def test_pinned_agent_without_the_skill() -> None:
+    """Pinned to an agent who lacks the skill, a visit is unservable though others have it."""
+    p = problem(
+        [agent("A", skills=["licensing"]), agent("B", skills=["nadra_biometric"])],
+        [visit("V1", service="cnic_renewal", required_agent="A")],
+    )
+    found = presolve_unassigned(p, line_matrix([0, 0, 0, 0, 0]))
+    assert found[0].reason is Reason.NO_SKILLED_AGENT
+    assert "pinned to agent A" in found[0].message
+
+
+def test_pinned_agent_cannot_reach_in_time() -> None:
+    """Only the pinned agent's reach counts: it is far away, so the visit is unreachable."""
+    p = problem(
+        [agent("near"), agent("far")],
+        [visit("V1", windows=[("08:00", "08:10")], required_agent="far")],
+    )
+    found = presolve_unassigned(p, line_matrix([0, 0, 3600, 0, 3600]))
+    assert found[0].reason is Reason.UNREACHABLE_IN_WINDOW

@@ -140,3 +140,11 @@ def test_bad_visits_are_all_reported_by_name() -> None:
         solve(p, line_matrix(np.zeros(4, dtype=np.int64).tolist()), solution_limit=1)
     where = [issue.where for issue in caught.value.issues]
     assert where == ["visits[0] (id 'V1').windows", "visits[1] (id 'V2').service"]
+
+
+def test_pin_to_an_unknown_agent_is_an_input_error() -> None:
+    """A visit pinned to nobody in the problem is refused, naming the field."""
+    p = problem([agent("A")], [visit("V1", required_agent="Z")])
+    with pytest.raises(InputError) as caught:
+        solve(p, line_matrix([0, 0, 0]), solution_limit=1)
+    assert [issue.where for issue in caught.value.issues] == ["visits[0] (id 'V1').required_agent"]

@@ -221,3 +221,10 @@ def test_work_is_shared_when_one_agent_cannot_do_it_all() -> None:
     plan = solved(p, line_matrix([60 * k for k in range(8)] + [0, 0, 0, 0]))
     assert len(plan.served_ids()) == 8
     assert len(order_of(plan, "A")) > 0 and len(order_of(plan, "B")) > 0
+
+
+def test_pinned_visit_goes_to_its_agent() -> None:
+    """A visit pinned to the far agent is served by it, though the near one is free."""
+    p = problem([agent("near"), agent("far")], [visit("V1", required_agent="far")])
+    plan = solved(p, line_matrix([10, 0, 1000, 0, 1000]))
+    assert order_of(plan, "far") == ["V1"]
