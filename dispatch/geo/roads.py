@@ -19,6 +19,7 @@ re-run skips the minutes of XML parsing.
 from __future__ import annotations
 
 import bz2
+import gc
 import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -353,7 +354,9 @@ class RoadNetwork:
             self._fill(chunks, results, time_ms, length_dm)
         else:
             with ProcessPoolExecutor(
-                max_workers=workers, initializer=_init_worker, initargs=(self._csr,)
+                max_workers=workers,
+                initializer=_init_worker,
+                initargs=(self._csr,),
             ) as pool:
                 futures = [pool.submit(_worker_rows, nodes[a:b], nodes) for a, b in chunks]
                 self._fill(chunks, (f.result() for f in futures), time_ms, length_dm)
@@ -397,6 +400,9 @@ def _dijkstra_rows(
 
 
 def _init_worker(csr: sp.csr_matrix) -> None:
+    # A forked worker that never collects never touches (and so never copies) the pages of a
+    # caller's big object heap, e.g. a loaded networkx graph; it only allocates numpy arrays.
+    gc.disable()
     global _WORKER_CSR
     _WORKER_CSR = csr
 
@@ -502,6 +508,11 @@ def _settings_fingerprint() -> str:
     return repr((NETWORK_FORMAT_VERSION, classes, sorted(OPEN_ACCESS_VALUES), ACCESS_TAGS))
 
 
+def network_cache_key(path: str | Path) -> str:
+    """Cache key of the network prepared from ``path``: file bytes plus preparation tables."""
+    return make_key("network", _settings_fingerprint(), file_sha256(path))
+
+
 def load_network(path: str | Path, cache: DiskCache | None = None) -> RoadNetwork:
     """The prepared network of an OSM file, from ``cache`` when this file was prepared before.
 
@@ -512,7 +523,7 @@ def load_network(path: str | Path, cache: DiskCache | None = None) -> RoadNetwor
     _check_osm_file(path)
     if cache is None:
         return RoadNetwork.from_graph(load_motorable_graph(path), str(path))
-    key = make_key("network", _settings_fingerprint(), file_sha256(path))
+    key = network_cache_key(path)
     arrays = cache.load_arrays("network", key)
     if arrays is not None:
         try:
