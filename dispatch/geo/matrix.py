@@ -21,8 +21,8 @@ from dispatch.model import DAY_S, Location, agent_travel_s
 EARTH_RADIUS_M = 6_371_008.8
 
 # Calibrated defaults for a motorcycle in Punjab towns: see docs/travel.md.
-DEFAULT_SPEED_KPH = 22.0
-DEFAULT_DETOUR_FACTOR = 1.35
+DEFAULT_SPEED_KPH = 30.0
+DEFAULT_DETOUR_FACTOR = 1.5
 
 
 @dataclass(frozen=True, slots=True)
