@@ -51,9 +51,9 @@ FREE_FLOW: CongestionProfile = CongestionProfile((1.0,) * 24)
 
 
 def congestion_profile(name: str) -> CongestionProfile | None:
-    """A named profile: ``"punjab"`` (the default Punjab town profile), ``"none"`` (free flow)."""
-    if name == "punjab":
+    """A named profile: ``"punjab"`` or ``"default"`` (the Punjab town profile), ``"none"``."""
+    if name in ("punjab", "default"):
         return PUNJAB_CONGESTION
     if name == "none":
         return None
-    raise ValueError(f"unknown congestion profile {name!r} (known: 'punjab', 'none')")
+    raise ValueError(f"unknown congestion profile {name!r} (known: 'punjab', 'default', 'none')")

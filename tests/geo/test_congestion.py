@@ -62,8 +62,9 @@ def test_periods_build_a_profile_and_reject_bad_ranges() -> None:
 
 
 def test_named_profiles() -> None:
-    """'punjab' is the default profile, 'none' means free flow, anything else is refused."""
+    """'punjab' or 'default' is the Punjab profile, 'none' free flow; others are refused."""
     assert congestion_profile("punjab") is PUNJAB_CONGESTION
+    assert congestion_profile("default") is PUNJAB_CONGESTION
     assert congestion_profile("none") is None
     with pytest.raises(ValueError, match="unknown congestion profile"):
         congestion_profile("karachi")
