@@ -1,0 +1,93 @@
+"""Property: on any small random problem the solver's plan passes the independent checker."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dispatch.check import check_plan
+from dispatch.geo.matrix import TravelMatrix
+from dispatch.model import Agent, Priority, Problem, TimeWindow, Visit
+from dispatch.plan import Reason
+from dispatch.solver import solve
+from tests.factories import DATE, ORIGIN, SERVICES
+
+SKILLS = ("nadra_biometric", "licensing", "civil_registration", "female")
+HOUR_S = 3600
+
+
+@st.composite
+def windows(draw: st.DrawFn) -> tuple[TimeWindow, ...]:
+    """One or two disjoint windows between 06:00 and 20:00."""
+    starts = sorted(draw(st.lists(st.integers(6 * 4, 19 * 4), min_size=1, max_size=2, unique=True)))
+    result: list[TimeWindow] = []
+    for i, start_q in enumerate(starts):
+        limit_q = starts[i + 1] - 1 if i + 1 < len(starts) else 20 * 4
+        end_q = draw(st.integers(start_q, max(start_q, limit_q)))
+        result.append(TimeWindow(start_q * 900, end_q * 900))
+    return tuple(result)
+
+
+@st.composite
+def problems(draw: st.DrawFn) -> tuple[Problem, TravelMatrix]:
+    """1-3 agents, 0-8 visits, random skills, windows, priorities, durations and travel."""
+    n_agents = draw(st.integers(1, 3))
+    n_visits = draw(st.integers(0, 8))
+    agents = []
+    for a in range(n_agents):
+        start_q = draw(st.integers(6 * 4, 12 * 4))
+        length_q = draw(st.integers(2 * 4, 10 * 4))
+        agents.append(
+            Agent(
+                id=f"A{a}",
+                start=ORIGIN,
+                shift=TimeWindow(start_q * 900, (start_q + length_q) * 900),
+                skills=frozenset(s for s in SKILLS if draw(st.sampled_from((True, True, False)))),
+                max_visits=draw(st.none() | st.integers(0, 6)),
+                speed_factor=draw(st.sampled_from((1.0, 1.0, 0.8, 1.25))),
+            )
+        )
+    visits = []
+    for v in range(n_visits):
+        visits.append(
+            Visit(
+                id=f"V{v}",
+                location=ORIGIN,
+                service=draw(st.sampled_from([s.code for s in SERVICES])),
+                windows=draw(windows()),
+                priority=draw(st.sampled_from(list(Priority))),
+                extra_skills=frozenset({"female"} if draw(st.integers(0, 3)) == 0 else ()),
+                duration_s=draw(st.none() | st.integers(60, 90 * 60)),
+                required=draw(st.booleans()),
+            )
+        )
+    size = n_visits + 2 * n_agents
+    flat = draw(st.lists(st.integers(0, HOUR_S), min_size=size * size, max_size=size * size))
+    duration = np.array(flat, dtype=np.int64).reshape(size, size)
+    np.fill_diagonal(duration, 0)
+    problem = Problem(DATE, tuple(agents), tuple(visits), SERVICES, name="random")
+    return problem, TravelMatrix(duration, duration * 8)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(), st.integers(0, 3))
+def test_plan_is_valid_and_accounts_for_every_visit(
+    case: tuple[Problem, TravelMatrix], seed: int
+) -> None:
+    """The plan passes check_plan; each visit is routed once or unassigned with a reason."""
+    problem, matrix = case
+    plan = solve(problem, matrix, time_limit_s=10.0, seed=seed, solution_limit=30)
+    report = check_plan(problem, plan, matrix)
+    assert report.ok, report.summary()
+    served = Counter(plan.served_ids())
+    unassigned = Counter(u.visit_id for u in plan.unassigned)
+    for visit in problem.visits:
+        assert served[visit.id] + unassigned[visit.id] == 1, visit.id
+    assert set(served) | set(unassigned) == {v.id for v in problem.visits}
+    for u in plan.unassigned:
+        assert isinstance(u.reason, Reason) and u.message
+    agent_ids = {a.id for a in problem.agents}
+    assert all(route.agent_id in agent_ids for route in plan.routes)
