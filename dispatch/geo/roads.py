@@ -476,22 +476,43 @@ class RoadProvider:
         node_ms, node_dm = self.network.node_matrix(nodes, self.workers)
         access_mps = self.access_speed_kph / 3.6
         access_s = snap.distance_m / access_mps
-        road_s = node_ms[np.ix_(inverse, inverse)] / 1000.0
-        road_m = node_dm[np.ix_(inverse, inverse)] / 10.0
-        total_s = access_s[:, None] + road_s + access_s[None, :]
-        total_m = snap.distance_m[:, None] + road_m + snap.distance_m[None, :]
-        same_node = inverse[:, None] == inverse[None, :]
-        if np.any(same_node):
-            lat = np.array([p.lat for p in locations], dtype=np.float64)
-            lon = np.array([p.lon for p in locations], dtype=np.float64)
+        duration_s = _expand(node_ms, inverse, 1e-3, access_s)
+        del node_ms
+        distance_m = _expand(node_dm, inverse, 0.1, snap.distance_m)
+        del node_dm
+        # Locations sharing a node ride straight to each other, not out to the node and back.
+        order = np.argsort(inverse, kind="stable")
+        starts = np.flatnonzero(np.diff(inverse[order], prepend=-1))
+        for group in np.split(order, starts[1:]):
+            if group.size < 2:
+                continue
+            lat = np.array([locations[i].lat for i in group], dtype=np.float64)
+            lon = np.array([locations[i].lon for i in group], dtype=np.float64)
             direct_m = haversine_m(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
-            total_m = np.where(same_node, direct_m, total_m)
-            total_s = np.where(same_node, direct_m / access_mps, total_s)
-        duration_s = np.rint(total_s).astype(np.int64)
-        distance_m = np.rint(total_m).astype(np.int64)
+            block = np.ix_(group, group)
+            distance_m[block] = np.rint(direct_m)
+            duration_s[block] = np.rint(direct_m / access_mps)
         np.fill_diagonal(duration_s, 0)
         np.fill_diagonal(distance_m, 0)
         return duration_s, distance_m
+
+
+def _expand(
+    node_values: npt.NDArray[np.int64],
+    inverse: npt.NDArray[np.int64],
+    scale: float,
+    access: npt.NDArray[np.float64],
+) -> npt.NDArray[np.int64]:
+    """Per-location matrix ``rint(access_i + scale * node_values[n_i, n_j] + access_j)``.
+
+    Works in place on one float array so a 5,000-location matrix needs ~2 arrays, not ~8.
+    """
+    values = node_values[np.ix_(inverse, inverse)].astype(np.float64)
+    values *= scale
+    values += access[:, None]
+    values += access[None, :]
+    np.rint(values, out=values)
+    return values.astype(np.int64)
 
 
 def _matrix_shape_ok(arrays: Mapping[str, npt.NDArray[Any]], size: int) -> bool:
