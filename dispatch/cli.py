@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=_count, default=0)
     gen.add_argument("--date", type=_date, default=None, help="plan date YYYY-MM-DD")
     gen.add_argument("--name", default="", help="problem name")
+    gen.add_argument(
+        "--district",
+        default=None,
+        metavar="NAME",
+        help="place homes in a Punjab district or Islamabad (default: a Lahore-like box)",
+    )
     gen.add_argument("--max-visits", type=_count, default=None, metavar="K", help="cap per agent")
     gen.add_argument("-o", "--output", type=Path, required=True, metavar="PROBLEM.json")
 
@@ -139,10 +145,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
+    area: synth.Area | None = None
+    if args.district is not None:
+        from dispatch.geo.areas import demand_area  # geopandas is slow to import: only here
+
+        area = demand_area(args.district)
     problem = synth.generate(
         args.visits,
         args.agents,
         args.seed,
+        area=area,
         date=args.date,
         name=args.name,
         max_visits=args.max_visits,

@@ -209,3 +209,23 @@ def test_interrupt_exits_cleanly(
     code, _, err = run(["solve", str(small_problem), "-o", str(plan_path), "--quiet"])
     assert code == 130 and "interrupted" in err and "Traceback" not in err
     assert not plan_path.exists()
+
+
+def test_generate_in_a_named_district(tmp_path: Path) -> None:
+    """--district places homes in that district; an unknown name exits 2 with a suggestion."""
+    from dispatch.geo.areas import DistrictArea
+
+    path = tmp_path / "multan.json"
+    code, _, err = run(
+        ["generate", "--visits", "15", "--agents", "2", "--district", "Multan", "-o", str(path)]
+    )
+    assert code == 0, err
+    problem = io.read_problem(path).problem
+    multan = DistrictArea("Multan")
+    assert sum(multan.contains(v.location) for v in problem.visits) >= 14
+
+    bad = tmp_path / "bad.json"
+    code, _, err = run(
+        ["generate", "--visits", "5", "--agents", "1", "--district", "Lahor", "-o", str(bad)]
+    )
+    assert code == 2 and "Lahore" in err and not bad.exists()
