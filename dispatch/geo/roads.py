@@ -371,10 +371,10 @@ class RoadNetwork:
     ) -> None:
         limit_ms = _LENGTH_SCALE / self.max_speed_dm_per_ms
         for (a, b), weight in zip(chunks, results, strict=True):
-            if not np.all(np.isfinite(weight)) or np.any(weight >= _MAX_EXACT):
+            if not np.all(np.isfinite(weight)):
                 raise RuntimeError(f"{self.source}: unreachable node pair in a strong component")
             t = np.floor(weight / _LENGTH_SCALE)
-            if np.any(t >= limit_ms):
+            if np.any(weight >= _MAX_EXACT) or np.any(t >= limit_ms):
                 raise RuntimeError(f"{self.source}: network too large for the exact weight code")
             time_ms[a:b] = t.astype(np.int64)
             length_dm[a:b] = (weight - t * _LENGTH_SCALE).astype(np.int64)

@@ -280,3 +280,47 @@ def test_make_provider_road_branch(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert any(tmp_path.rglob("*.npz"))
     with pytest.raises(InputError, match="osm_file"):
         make_provider(TravelSpec(provider="road"))
+
+
+def _line_network(time_ms: int, length_dm: int) -> RoadNetwork:
+    """Two nodes joined both ways by one edge of the given time and length."""
+    return RoadNetwork(
+        node_osmid=np.array([1, 2], dtype=np.int64),
+        node_lat=np.array([33.70, 33.71]),
+        node_lon=np.array([73.00, 73.00]),
+        indptr=np.array([0, 1, 2], dtype=np.int64),
+        indices=np.array([1, 0], dtype=np.int64),
+        edge_time_ms=np.array([time_ms, time_ms], dtype=np.int64),
+        edge_length_dm=np.array([length_dm, length_dm], dtype=np.int64),
+    )
+
+
+def test_shared_node_groups_ride_straight_between_members() -> None:
+    """Three homes on one node are straight-line apart; to the other node all go via it."""
+    network = _line_network(time_ms=120_000, length_dm=11_120)
+    homes = [Location(33.70 + d, 73.0002) for d in (0.0, 0.0003, -0.0002)]
+    other = Location(33.71, 73.00)
+    provider = RoadProvider(network, access_speed_kph=18.0)
+    matrix = provider.matrix([*homes, other])
+    snap = network.snap(homes)
+    assert set(snap.node.tolist()) == {0}
+    for i in range(3):
+        for j in range(3):
+            if i != j:
+                straight = float(
+                    haversine_m(homes[i].lat, homes[i].lon, homes[j].lat, homes[j].lon)
+                )
+                assert matrix.distance_m[i, j] == round(straight)
+                assert matrix.duration_s[i, j] == round(straight / 5.0)
+        assert matrix.duration_s[i, 3] == round(float(snap.distance_m[i]) / 5.0 + 120.0)
+        assert matrix.distance_m[3, i] == round(1112.0 + float(snap.distance_m[i]))
+
+
+def test_too_large_network_for_weight_code_raises() -> None:
+    """A path longer than the exact (time, length) code allows raises instead of lying."""
+    network = _line_network(time_ms=2**27, length_dm=2**24 + 5)
+    with pytest.raises(RuntimeError, match="too large"):
+        network.node_matrix(np.array([0, 1], dtype=np.int64), workers=1)
+    beyond_float = _line_network(time_ms=2**31, length_dm=10)
+    with pytest.raises(RuntimeError, match="too large"):
+        beyond_float.node_matrix(np.array([0, 1], dtype=np.int64), workers=1)
