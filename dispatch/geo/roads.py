@@ -38,6 +38,7 @@ from scipy.spatial import cKDTree
 from dispatch.errors import InputError, InputIssue
 from dispatch.geo.cache import DiskCache, file_sha256, make_key, matrix_key
 from dispatch.geo.matrix import CongestionProfile, TravelMatrix, haversine_m
+from dispatch.geo.trees import PendantTrees, peel
 from dispatch.model import Location
 
 # Bump when the preparation below changes, so cached networks built by older code are not reused.
@@ -234,6 +235,8 @@ class RoadNetwork:
     _tree: cKDTree = field(init=False, repr=False, compare=False)
     _csr: sp.csr_matrix = field(init=False, repr=False, compare=False)
     _key: str = field(init=False, repr=False, compare=False)
+    _trees: PendantTrees = field(init=False, repr=False, compare=False)
+    _core_csr: sp.csr_matrix = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = self.node_osmid.shape[0]
@@ -255,7 +258,11 @@ class RoadNetwork:
         object.__setattr__(self, "_key", make_key(str(NETWORK_FORMAT_VERSION), *digest))
         weight = self.edge_time_ms.astype(np.float64) * _LENGTH_SCALE + self.edge_length_dm
         csr = sp.csr_matrix((weight, self.indices, self.indptr), shape=(n, n))
+        trees = peel(csr)
+        core = trees.core_nodes
         object.__setattr__(self, "_csr", csr)
+        object.__setattr__(self, "_trees", trees)
+        object.__setattr__(self, "_core_csr", csr[core][:, core].tocsr())
         object.__setattr__(self, "_tree", cKDTree(_ecef_unit(self.node_lat, self.node_lon)))
 
     @property
@@ -331,53 +338,82 @@ class RoadNetwork:
         distance_m = haversine_m(lat, lon, self.node_lat[node], self.node_lon[node])
         return Snap(node, distance_m)
 
+    @property
+    def trees(self) -> PendantTrees:
+        """The dead-end trees peeled off before Dijkstra (see :mod:`dispatch.geo.trees`)."""
+        return self._trees
+
+    @property
+    def core_node_count(self) -> int:
+        """Nodes left after peeling dead-end trees: the graph Dijkstra actually searches."""
+        return int(self._trees.core_nodes.shape[0])
+
     def node_matrix(
         self, nodes: npt.NDArray[np.int64], workers: int | None = None
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """Fastest times (ms) and the lengths (dm) of those paths between distinct nodes.
+        """Fastest times (ms) and the lengths (dm) of those paths between the given nodes.
 
-        Rows run in chunks so memory stays at ``chunk x node_count`` floats; with more than a
-        few hundred sources the chunks go to ``workers`` processes (default: all cores).
+        Dijkstra runs on the 2-core from each distinct root (see :mod:`dispatch.geo.trees`);
+        tree nodes add their exact weight to or from their root, and pairs in one tree take the
+        tree path. Rows run in chunks so memory stays at ``chunk x core nodes`` floats; with
+        more than a few hundred sources the chunks go to ``workers`` processes (default: all
+        cores).
         """
         nodes = np.asarray(nodes, dtype=np.int64)
-        count = int(nodes.shape[0])
-        time_ms = np.zeros((count, count), dtype=np.int64)
-        length_dm = np.zeros((count, count), dtype=np.int64)
+        trees = self._trees
+        roots, inverse = np.unique(trees.root[nodes], return_inverse=True)
+        core_weight = self._core_weights(trees.core_index[roots], workers)
+        weight = core_weight[np.ix_(inverse, inverse)]
+        del core_weight
+        weight += trees.up[nodes][:, None]
+        weight += trees.down[nodes][None, :]
+        # Pairs hanging from the same root (including a node and itself) take the tree path
+        # through their lowest common ancestor, not the detour out to the root and back.
+        order = np.argsort(inverse, kind="stable")
+        starts = np.flatnonzero(np.diff(inverse[order], prepend=-1))
+        groups = [g for g in np.split(order, starts[1:]) if g.size > 1 or trees.depth[nodes[g[0]]]]
+        if groups:
+            rows = np.concatenate([np.repeat(g, g.size) for g in groups])
+            cols = np.concatenate([np.tile(g, g.size) for g in groups])
+            weight[rows, cols] = trees.tree_weights(nodes[rows], nodes[cols])
+        return self._decode(weight)
+
+    def _core_weights(
+        self, sources: npt.NDArray[np.int64], workers: int | None
+    ) -> npt.NDArray[np.float64]:
+        """Encoded fastest weights between core nodes (square, same order both ways)."""
+        count = int(sources.shape[0])
+        weight = np.zeros((count, count), dtype=np.float64)
         if count == 0:
-            return time_ms, length_dm
+            return weight
         workers = workers or os.cpu_count() or 1
         chunks = list(_chunks(count, workers))
         if workers == 1 or count < _PARALLEL_MIN_SOURCES:
-            results: Iterator[npt.NDArray[np.float64]] = (
-                _dijkstra_rows(self._csr, nodes[a:b], nodes) for a, b in chunks
-            )
-            self._fill(chunks, results, time_ms, length_dm)
+            for a, b in chunks:
+                weight[a:b] = _dijkstra_rows(self._core_csr, sources[a:b], sources)
         else:
             with ProcessPoolExecutor(
                 max_workers=workers,
                 initializer=_init_worker,
-                initargs=(self._csr,),
+                initargs=(self._core_csr,),
             ) as pool:
-                futures = [pool.submit(_worker_rows, nodes[a:b], nodes) for a, b in chunks]
-                self._fill(chunks, (f.result() for f in futures), time_ms, length_dm)
-        return time_ms, length_dm
+                futures = [pool.submit(_worker_rows, sources[a:b], sources) for a, b in chunks]
+                for (a, b), future in zip(chunks, futures, strict=True):
+                    weight[a:b] = future.result()
+        return weight
 
-    def _fill(
-        self,
-        chunks: list[tuple[int, int]],
-        results: Iterator[npt.NDArray[np.float64]],
-        time_ms: npt.NDArray[np.int64],
-        length_dm: npt.NDArray[np.int64],
-    ) -> None:
+    def _decode(
+        self, weight: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Split encoded weights into milliseconds and decimetres, proving the code was exact."""
+        if not np.all(np.isfinite(weight)):
+            raise RuntimeError(f"{self.source}: unreachable node pair in a strong component")
         limit_ms = _LENGTH_SCALE / self.max_speed_dm_per_ms
-        for (a, b), weight in zip(chunks, results, strict=True):
-            if not np.all(np.isfinite(weight)):
-                raise RuntimeError(f"{self.source}: unreachable node pair in a strong component")
-            t = np.floor(weight / _LENGTH_SCALE)
-            if np.any(weight >= _MAX_EXACT) or np.any(t >= limit_ms):
-                raise RuntimeError(f"{self.source}: network too large for the exact weight code")
-            time_ms[a:b] = t.astype(np.int64)
-            length_dm[a:b] = (weight - t * _LENGTH_SCALE).astype(np.int64)
+        t = np.floor(weight / _LENGTH_SCALE)
+        if np.any(weight >= _MAX_EXACT) or np.any(t >= limit_ms):
+            raise RuntimeError(f"{self.source}: network too large for the exact weight code")
+        weight -= t * _LENGTH_SCALE
+        return t.astype(np.int64), weight.astype(np.int64)
 
 
 _PARALLEL_MIN_SOURCES = 400
