@@ -28,6 +28,12 @@ from dispatch.solver.presolve import presolve
 from dispatch.solver.schedule import time_route
 from dispatch.solver.validate import validate_inputs
 
+# Measured on synth.generate(300 visits, 20 agents, seeds 1-5), haversine travel, GLS for 10 s
+# on a shared 2-core machine: parallel cheapest insertion served 1479 of 1500 visits with 719k s
+# of travel, local cheapest insertion 1480 with 726k s; path cheapest arc and savings were less
+# steady (seed 1: 292 and 285 served against 298; seed 2: 300 and 294 against 298). Parallel
+# insertion's first solution is the best by far (94-98% served within about a second, against
+# 89-95%, 49-56% and 66-70%), which matters for short limits and progress, so it is the default.
 FIRST_SOLUTION = "PARALLEL_CHEAPEST_INSERTION"
 METAHEURISTIC = "GUIDED_LOCAL_SEARCH"
 # Least time between two progress reports; the last best solution is always reported.
