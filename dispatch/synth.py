@@ -46,27 +46,29 @@ RURAL_VISIT_SHARE = 0.1
 CENTRE_START_SHARE = 0.3  # agents who start the day at a facilitation centre
 
 # Relative booking frequency per service code (about 100 in all; deliveries about 15%).
+# Biometric (NADRA) services are about a quarter of bookings but a third of the time on site,
+# and only half the agents carry a kit: more would make the kit holders the bottleneck.
 # Services missing here (a catalog edited by operations) get DEFAULT_SERVICE_WEIGHT.
 SERVICE_WEIGHTS: dict[str, float] = {
-    "cnic_renewal": 20.0,
-    "cnic_new": 5.0,
-    "cnic_address_change": 4.0,
-    "child_registration": 6.0,
-    "driving_licence_renewal": 8.0,
+    "cnic_renewal": 17.0,
+    "cnic_new": 3.0,
+    "cnic_address_change": 3.0,
+    "child_registration": 4.0,
+    "driving_licence_renewal": 9.0,
     "driving_licence_issuance": 3.0,
     "international_driving_permit": 1.0,
-    "domicile_certificate": 6.0,
+    "domicile_certificate": 7.0,
     "property_registration": 0.7,
     "property_mutation": 1.3,
     "fard_issuance": 3.0,
     "vehicle_registration": 2.0,
     "vehicle_transfer": 2.0,
-    "token_tax": 2.0,
-    "birth_certificate": 7.0,
+    "token_tax": 3.0,
+    "birth_certificate": 9.0,
     "death_certificate": 2.0,
     "marriage_certificate": 3.0,
-    "character_certificate": 5.0,
-    "tenant_registration": 3.0,
+    "character_certificate": 6.0,
+    "tenant_registration": 4.0,
     "document_delivery": 15.0,
 }
 DEFAULT_SERVICE_WEIGHT = 1.0
@@ -184,19 +186,25 @@ def _skill_demand(services: Sequence[Service]) -> dict[str, float]:
 
 
 def _agent_skills(
-    rng: np.random.Generator, n_agents: int, services: Sequence[Service]
+    rng: np.random.Generator, n_agents: int, services: Sequence[Service], female: set[int]
 ) -> list[set[str]]:
-    """2-4 skills per agent; biometric kits on about half; every skill held by someone."""
+    """2-4 skills per agent; biometric kits on about half; every skill held by someone.
+
+    The few female agents are the only ones who can take visits asking for a woman, so they
+    carry four skills, biometric kit included, or those visits would go unserved.
+    """
     demand = _skill_demand(services)
     skills = sorted(demand)
     others = [s for s in skills if s != NADRA_SKILL]
     other_w = np.array([demand[s] for s in others], dtype=np.float64)
     n_nadra = round(n_agents * NADRA_AGENT_SHARE) if NADRA_SKILL in demand else 0
+    shuffled = [int(i) for i in rng.permutation(n_agents)]
+    order = sorted(shuffled, key=lambda i: i not in female)  # women first, else shuffled
     has_nadra = np.zeros(n_agents, dtype=bool)
-    has_nadra[rng.permutation(n_agents)[:n_nadra]] = True
+    has_nadra[order[:n_nadra]] = True
     result: list[set[str]] = []
     for i in range(n_agents):
-        count = int(rng.integers(2, 5))
+        count = 4 if i in female else int(rng.integers(2, 5))
         held = {NADRA_SKILL} if has_nadra[i] else set()
         k = min(count - len(held), len(others))
         if k > 0:
@@ -221,11 +229,11 @@ def _agents(
     services: Sequence[Service],
     max_visits: int | None,
 ) -> list[Agent]:
-    skill_sets = _agent_skills(rng, n_agents, services)
     n_female = round(n_agents * FEMALE_AGENT_SHARE)
     if n_agents >= 4:
         n_female = max(n_female, 1)
     female = set(int(i) for i in rng.permutation(n_agents)[:n_female])
+    skill_sets = _agent_skills(rng, n_agents, services, female)
     homes = sample_homes(area, rng, n_agents)
     centres = [c for c, _, _ in area.town_centres()]
     width = max(2, len(str(n_agents)))
