@@ -1,4 +1,4 @@
-"""The ``dispatch`` command: generate, solve, check, demo and schema.
+"""The ``dispatch`` command: generate, solve, check, map, demo and schema.
 
 Progress goes to stderr, results to files and a summary to stdout. Exit codes: 0 ok,
 1 the plan has violations, 2 bad input or usage (one ``error: ...`` line per problem, no
@@ -100,8 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     gen = sub.add_parser("generate", help="write a synthetic district day as a problem file")
-    gen.add_argument("--visits", type=_count, required=True, metavar="N")
-    gen.add_argument("--agents", type=_count, required=True, metavar="M")
+    gen.add_argument(
+        "--visits", type=_count, default=None, metavar="N", help="default: from --district"
+    )
+    gen.add_argument(
+        "--agents", type=_count, default=None, metavar="M", help="default: one per 12 visits"
+    )
     gen.add_argument("--seed", type=_count, default=0)
     gen.add_argument("--date", type=_date, default=None, help="plan date YYYY-MM-DD")
     gen.add_argument("--name", default="", help="problem name")
@@ -122,11 +126,31 @@ def build_parser() -> argparse.ArgumentParser:
     sol.add_argument("--name", default="", help="problem name for CSV input")
     sol.add_argument("-o", "--output", type=Path, metavar="PLAN.json", help="write the plan")
     sol.add_argument("--csv", type=Path, metavar="PLAN.csv", help="also write the plan as CSV")
+    sol.add_argument(
+        "--area",
+        default=None,
+        metavar="NAME",
+        help="service area: a district, Punjab or Islamabad (default: Punjab or Islamabad)",
+    )
+    sol.add_argument(
+        "--no-area-check", action="store_true", help="accept points outside the service area"
+    )
     _add_search_options(sol, 30.0)
 
     chk = sub.add_parser("check", help="verify a plan against its problem")
     chk.add_argument("problem", type=Path, metavar="PROBLEM.json")
     chk.add_argument("plan", type=Path, metavar="PLAN.json")
+
+    mp = sub.add_parser("map", help="draw a plan: PNG, self-contained HTML, SVG or GeoJSON")
+    mp.add_argument("problem", type=Path, metavar="PROBLEM.json")
+    mp.add_argument("plan", type=Path, metavar="PLAN.json")
+    mp.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="MAP.png|MAP.html|ROUTES.geojson"
+    )
+    mp.add_argument("--area", default=None, metavar="NAME", help="district to shade")
+    mp.add_argument(
+        "--straight", action="store_true", help="straight lines even for road-network problems"
+    )
 
     demo = sub.add_parser("demo", help="solve the bundled demo district and check the plan")
     demo.add_argument(
@@ -146,13 +170,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
     area: synth.Area | None = None
+    visits, agents = args.visits, args.agents
     if args.district is not None:
-        from dispatch.geo.areas import demand_area  # geopandas is slow to import: only here
+        from dispatch.geo.areas import agents_for_visits, daily_visits, demand_area
 
         area = demand_area(args.district)
+        visits = daily_visits(args.district) if visits is None else visits
+        agents = agents_for_visits(visits) if agents is None else agents
+    if visits is None or agents is None:
+        raise UsageError("give --visits and --agents, or --district to size the day by population")
     problem = synth.generate(
-        args.visits,
-        args.agents,
+        visits,
+        agents,
         args.seed,
         area=area,
         date=args.date,
@@ -230,8 +259,19 @@ def _write_outputs(
             print(f"wrote {path}", file=out)
 
 
+def _check_area(problem: Problem, area: str | None, source: str) -> None:
+    """Reject points outside the service area before solving (see docs/geography.md)."""
+    from dispatch.geo.service_area import check_service_area
+
+    issues = check_service_area(problem, area)
+    if issues:
+        raise InputError(issues, source)
+
+
 def _cmd_solve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     loaded = _load_for_solve(args)
+    if not args.no_area_check:
+        _check_area(loaded.problem, args.area, str(args.problem or args.visits_csv))
     plan, _, report, kpis, solve_s = _run_solve(loaded.problem, loaded.travel, args, err)
     print(format_summary(loaded.problem, plan, kpis, report, solve_s, args.seed), file=out)
     _write_outputs(loaded.problem, plan, kpis, [args.output, args.csv], out)
@@ -250,6 +290,24 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     for violation in report.violations:
         print(f"  - {violation}", file=out)
     return EXIT_VIOLATIONS
+
+
+def _cmd_map(args: argparse.Namespace, out: TextIO) -> int:
+    from dispatch.geo.mapping import MAP_SUFFIXES, render_map
+
+    if args.output.suffix.lower() not in MAP_SUFFIXES:
+        raise UsageError(f"map output must end in one of {', '.join(MAP_SUFFIXES)}")
+    loaded = io.read_problem(args.problem)
+    plan = io.read_plan(args.plan, loaded.problem)
+    network = None
+    if loaded.travel.provider == "road" and loaded.travel.osm_file and not args.straight:
+        from dispatch.geo.cache import DiskCache
+        from dispatch.geo.roads import load_network
+
+        network = load_network(loaded.travel.osm_file, DiskCache())
+    render_map(loaded.problem, plan, args.output, network=network, area=args.area)
+    print(f"wrote {args.output}", file=out)
+    return EXIT_OK
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -357,6 +415,8 @@ def main(
             return _cmd_solve(args, out, err)
         if args.command == "check":
             return _cmd_check(args, out)
+        if args.command == "map":
+            return _cmd_map(args, out)
         if args.command == "demo":
             return _cmd_demo(args, out, err)
         return _cmd_schema(args, out)

@@ -61,17 +61,27 @@ _COORD_DECIMALS = 6
 
 
 class _Snapped(Protocol):
-    node: npt.NDArray[np.int64]
+    @property
+    def node(self) -> npt.NDArray[np.int64]: ...
 
 
 class RoadGeometry(Protocol):
     """What drawing along roads needs of a network (``dispatch.geo.roads.RoadNetwork``)."""
 
-    node_lat: npt.NDArray[np.float64]
-    node_lon: npt.NDArray[np.float64]
-    indptr: npt.NDArray[np.int64]
-    indices: npt.NDArray[np.int64]
-    edge_time_ms: npt.NDArray[np.int64]
+    @property
+    def node_lat(self) -> npt.NDArray[np.float64]: ...
+
+    @property
+    def node_lon(self) -> npt.NDArray[np.float64]: ...
+
+    @property
+    def indptr(self) -> npt.NDArray[np.int64]: ...
+
+    @property
+    def indices(self) -> npt.NDArray[np.int64]: ...
+
+    @property
+    def edge_time_ms(self) -> npt.NDArray[np.int64]: ...
 
     def snap(self, locations: Sequence[Location]) -> _Snapped: ...
 

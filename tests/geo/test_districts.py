@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -305,3 +306,57 @@ def test_generated_islamabad_day_lies_on_road_nodes() -> None:
     p = generate(80, 5, seed=2, area=IslamabadArea(nodes=nodes))
     node_set = {(round(float(lat), 6), round(float(lon), 6)) for lon, lat in nodes}
     assert {(v.location.lat, v.location.lon) for v in p.visits} <= node_set
+
+
+def _run_cli(argv: list[str]) -> tuple[int, str, str]:
+    """Run the ``dispatch`` command in-process; return exit code, stdout and stderr."""
+    import io as stdio
+
+    from dispatch import cli
+
+    out, err = stdio.StringIO(), stdio.StringIO()
+    code = cli.main(argv, stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_generate_sizes_a_district_day_by_population(tmp_path: Path) -> None:
+    """generate --district without --visits books the population-scaled volume."""
+    from dispatch import io
+
+    path = tmp_path / "hafizabad.json"
+    code, _, err = _run_cli(["generate", "--district", "Hafizabad", "-o", str(path)])
+    assert code == 0, err
+    problem = io.read_problem(path).problem
+    assert len(problem.visits) == daily_visits("Hafizabad")
+    assert len(problem.agents) == agents_for_visits(daily_visits("Hafizabad"))
+    assert set(districts_of([v.location for v in problem.visits])) == {"Hafizabad"}
+
+
+def test_cli_generate_needs_a_size_or_a_district(tmp_path: Path) -> None:
+    """Without --visits/--agents and without --district, generate exits 2 and says why."""
+    path = tmp_path / "p.json"
+    code, _, err = _run_cli(["generate", "-o", str(path)])
+    assert code == 2 and "--district" in err and not path.exists()
+
+
+def test_cli_solve_rejects_points_outside_the_area(tmp_path: Path) -> None:
+    """solve exits 2 naming a swapped visit; --no-area-check lets it through."""
+    from dispatch import io
+
+    swapped = Location(LAHORE_CENTRE.lon, LAHORE_CENTRE.lat)
+    p = problem(
+        [agent("A1", start=LAHORE_CENTRE)],
+        [visit("V1", location=LAHORE_CENTRE), visit("V2", location=swapped)],
+    )
+    path, plan = tmp_path / "p.json", tmp_path / "plan.json"
+    io.write_problem(p, path)
+    fast = ["--solution-limit", "5", "--quiet"]
+    code, _, err = _run_cli(["solve", str(path), "-o", str(plan), *fast])
+    assert code == 2
+    assert "visits[1] (id 'V2').location" in err and "swapped" in err
+    assert not plan.exists()
+    code, _, err = _run_cli(["solve", str(path), "-o", str(plan), "--no-area-check", *fast])
+    assert code == 0, err
+    assert plan.exists()
+    code, _, err = _run_cli(["solve", str(path), "--area", "Multan", *fast])
+    assert code == 2 and "outside Multan district" in err

@@ -184,3 +184,26 @@ def test_unknown_map_suffix_is_refused(tmp_path: Path) -> None:
     p, plan = _two_routes()
     with pytest.raises(ValueError, match=r"\.png"):
         render_map(p, plan, tmp_path / "plan.jpg")
+
+
+def test_cli_map_writes_each_format(tmp_path: Path) -> None:
+    """dispatch map reads a problem and plan and writes PNG, HTML and GeoJSON by suffix."""
+    import io as stdio
+
+    from dispatch import cli, io
+
+    p, plan = _two_routes()
+    problem_path, plan_path = tmp_path / "p.json", tmp_path / "plan.json"
+    io.write_problem(p, problem_path)
+    io.write_plan(p, plan, plan_path)
+    for name in ("map.png", "map.html", "routes.geojson"):
+        out, err = stdio.StringIO(), stdio.StringIO()
+        argv = ["map", str(problem_path), str(plan_path), "-o", str(tmp_path / name)]
+        assert cli.main(argv, stdout=out, stderr=err) == 0, err.getvalue()
+        assert (tmp_path / name).stat().st_size > 1000
+    collection = json.loads((tmp_path / "routes.geojson").read_text(encoding="utf-8"))
+    assert len(_features(collection, "route")) == 2
+    out, err = stdio.StringIO(), stdio.StringIO()
+    argv = ["map", str(problem_path), str(plan_path), "-o", str(tmp_path / "map.jpg")]
+    assert cli.main(argv, stdout=out, stderr=err) == 2
+    assert ".png" in err.getvalue()
