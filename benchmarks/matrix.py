@@ -84,7 +84,9 @@ def prepare(osm: Path, cache: DiskCache) -> tuple[nx.MultiDiGraph, RoadNetwork, 
 def matrix_row(network: RoadNetwork, size: int, seed: int, cache: DiskCache) -> dict[str, Any]:
     """Time one matrix cold (computed, written to the cache) and warm (read from it)."""
     locations = random_locations(network, size, seed)
-    unique_nodes = int(np.unique(network.snap(locations).node).size)
+    snapped = np.unique(network.snap(locations).node)
+    unique_nodes = int(snapped.size)
+    unique_roots = int(np.unique(network.trees.root[snapped]).size)
     provider = RoadProvider(network, cache=cache)
     tracemalloc.start()
     start = time.perf_counter()
@@ -100,6 +102,7 @@ def matrix_row(network: RoadNetwork, size: int, seed: int, cache: DiskCache) -> 
     return {
         "locations": size,
         "unique_nodes": unique_nodes,
+        "unique_roots": unique_roots,
         "matrix_s": computed - start,
         "matrix_from_cache_s": loaded - computed,
         "peak_numpy_mb": peak / 2**20,
@@ -164,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "osm_file": str(args.osm.relative_to(ROOT) if args.osm.is_relative_to(ROOT) else args.osm),
         "nodes": network.node_count,
+        "core_nodes": network.core_node_count,
         "edges": network.edge_count,
         "cpus": os.cpu_count(),
         "load_average_1m": os.getloadavg()[0],
@@ -174,16 +178,22 @@ def main(argv: list[str] | None = None) -> int:
         "max_rss_mb": {"main": usage_self, "workers": usage_children},
     }
 
-    print(f"network: {network.node_count} nodes, {network.edge_count} edges ({args.osm.name})")
+    print(
+        f"network: {network.node_count} nodes ({network.core_node_count} after peeling dead "
+        f"ends), {network.edge_count} edges ({args.osm.name})"
+    )
     print(
         f"prepare: cold {prep['cold_s']:.1f} s (parse {prep['parse_s']:.1f} s), "
         f"warm from cache {prep['warm_s']:.2f} s"
     )
-    header = f"{'locations':>9} {'nodes':>6} {'matrix s':>9} {'cached s':>9} {'peak MB':>8}"
+    header = (
+        f"{'locations':>9} {'nodes':>6} {'roots':>6} {'matrix s':>9} {'cached s':>9} {'peak MB':>8}"
+    )
     print(header)
     for row in rows:
         print(
-            f"{row['locations']:>9} {row['unique_nodes']:>6} {row['matrix_s']:>9.2f} "
+            f"{row['locations']:>9} {row['unique_nodes']:>6} {row['unique_roots']:>6} "
+            f"{row['matrix_s']:>9.2f} "
             f"{row['matrix_from_cache_s']:>9.2f} {row['peak_numpy_mb']:>8.0f}"
         )
     print(
