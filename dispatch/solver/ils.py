@@ -20,14 +20,14 @@ without a warm start.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyvrp
-from pyvrp.stop import MaxIterations, MaxRuntime, StoppingCriterion
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 from dispatch.geo.matrix import TravelMatrix
 from dispatch.model import DAY_S, Problem
@@ -75,6 +75,7 @@ def _build(
     problem: Problem,
     matrix: TravelMatrix,
     candidates: Sequence[int],
+    allowed_agents: Sequence[Sequence[int]],
     prizes: Sequence[int | None],
 ) -> _Adapter | None:
     agents = problem.agents
@@ -114,17 +115,13 @@ def _build(
     ids = np.asarray(matrix_ids, dtype=np.int64)
     base = _travel_matrix_s(matrix)[np.ix_(ids, ids)]
 
-    # Which candidate visits each agent may serve (skills and named capacities).
-    required_skills = [problem.required_skills(visits[v]) for v in candidates]
-    allowed: list[frozenset[int]] = []
-    for agent in agents:
-        ok = [
-            k
-            for k, v in enumerate(candidates)
-            if required_skills[k] <= agent.skills
-            and all(agent.capacities.get(q, 0) >= amt for q, amt in visits[v].demand.items())
-        ]
-        allowed.append(frozenset(ok))
+    # Which candidates each agent may serve: presolve's single-visit test (skills, capacity,
+    # pins, reach), the same restriction the OR-Tools model applies.
+    per_agent: list[set[int]] = [set() for _ in agents]
+    for k, v in enumerate(candidates):
+        for a in allowed_agents[v]:
+            per_agent[a].add(k)
+    allowed = [frozenset(ks) for ks in per_agent]
 
     profile_key: dict[tuple[float, frozenset[int]], int] = {}
     for a, agent in enumerate(agents):
@@ -247,33 +244,61 @@ def _build(
     return _Adapter(data, client_visit, type_agents)
 
 
+class _BestWatcher(pyvrp.IteratedLocalSearchCallbacks):
+    """Passes each new best feasible solution's objective (travel plus the prizes left
+    uncollected, as the OR-Tools model counts it) and number of visits served to ``on_best``."""
+
+    def __init__(self, on_best: Callable[[int, int], None]) -> None:
+        super().__init__()
+        self.on_best_cb = on_best
+
+    def on_best(self, best: pyvrp.Solution) -> None:
+        if best.is_feasible():
+            objective = int(best.distance()) + int(best.uncollected_prizes())
+            self.on_best_cb(objective, int(best.num_clients()))
+
+
 def ils_routes(
     problem: Problem,
     matrix: TravelMatrix,
     candidates: Sequence[int],
+    allowed_agents: Sequence[Sequence[int]],
     prizes: Sequence[int | None],
     *,
     time_limit_s: float,
     seed: int = 0,
     max_iterations: int | None = None,
+    on_best: Callable[[int, int], None] | None = None,
 ) -> IlsRoutes | None:
     """Propose routes for the ``candidates`` (visit positions) with PyVRP.
 
+    ``allowed_agents[v]`` lists the agent positions that may serve visit position ``v``.
     ``prizes[k]`` is what serving ``candidates[k]`` is worth (its drop penalty), or ``None`` for
-    a visit that must be served. Stops after ``max_iterations`` when given (deterministic),
-    else after ``time_limit_s``. Returns ``None`` when the problem is too large to hand over.
+    a visit that must be served. Stops after ``time_limit_s`` and, when given, after
+    ``max_iterations`` (deterministic unless the time limit strikes first). ``on_best`` gets
+    the objective and the number of visits served of each new best solution. Returns ``None``
+    when the problem is too large to hand over.
     """
     if not candidates or not problem.agents:
         return IlsRoutes({}, True, 0)
-    adapter = _build(problem, matrix, candidates, prizes)
+    adapter = _build(problem, matrix, candidates, allowed_agents, prizes)
     if adapter is None:
         return None
-    stop: StoppingCriterion = (
-        MaxIterations(max_iterations)
-        if max_iterations is not None
-        else MaxRuntime(max(time_limit_s, 0.01))
+    stop: StoppingCriterion = MaxRuntime(max(time_limit_s, 0.01))
+    if max_iterations is not None:
+        stop = MultipleCriteria([MaxIterations(max_iterations), stop])
+    params = pyvrp.SolveParams()
+    if on_best is not None:
+        params = pyvrp.SolveParams(
+            ils=pyvrp.IteratedLocalSearchParams(callbacks=_BestWatcher(on_best)),
+            penalty=params.penalty,
+            neighbourhood=params.neighbourhood,
+            operators=params.operators,
+            perturbation=params.perturbation,
+        )
+    result = pyvrp.solve(
+        adapter.data, stop, seed=seed, collect_stats=False, display=False, params=params
     )
-    result = pyvrp.solve(adapter.data, stop, seed=seed, collect_stats=False, display=False)
     best = result.best
     routes: dict[int, list[int]] = {}
     next_free = [0] * len(adapter.type_agents)

@@ -1,8 +1,14 @@
 """Searching the routing model and turning its answer into a :class:`dispatch.plan.Plan`.
 
-The search is a first solution by cheapest insertion improved by guided local search until the
-time limit (GLS never stops by itself) or, when given, a solution limit. With a solution limit
-the search is deterministic: the same problem and seed give the same plan.
+The search runs in two phases. First PyVRP's iterated local search (:mod:`dispatch.solver.ils`)
+proposes routes for :data:`ILS_SHARE` of the time limit; it finds much better routes than
+OR-Tools alone in the same time. Then the OR-Tools model, which holds every rule of the day,
+reads those routes as its first solution and improves them with guided local search until the
+time limit (GLS never stops by itself) or, when given, a solution limit. If the proposal is
+missing or does not fit the model, OR-Tools builds its own first solution by cheapest
+insertion. With a solution limit the search is deterministic: the ILS phase then stops after
+:data:`ILS_ITERATIONS_WHEN_LIMITED` iterations and the same problem and seed give the same plan
+(unless the time limit strikes first).
 
 ``seed``: OR-Tools' routing search has no random seed, so the seed shuffles the order in which
 visits become model nodes (see :func:`dispatch.solver.build.node_order`), which changes the
@@ -24,7 +30,9 @@ from dispatch.geo.matrix import TravelMatrix
 from dispatch.model import Problem
 from dispatch.plan import Plan, Reason, Route, Unassigned
 from dispatch.solver.build import RoutingBuild, build_model
-from dispatch.solver.presolve import presolve
+from dispatch.solver.ils import IlsRoutes, ils_routes
+from dispatch.solver.penalties import drop_penalties
+from dispatch.solver.presolve import Presolve, presolve
 from dispatch.solver.schedule import time_route
 from dispatch.solver.validate import validate_inputs
 
@@ -44,6 +52,11 @@ PROGRESS_INTERVAL_S = 0.25
 # a second. Capping failures (work, not time, so results stay deterministic) ends the spin.
 STALL_FAILURES_PER_S = 20_000
 MIN_STALL_FAILURES = 100_000
+# Share of the time limit given to the ILS phase, and its iteration cap in deterministic runs.
+ILS_SHARE = 0.75
+ILS_ITERATIONS_WHEN_LIMITED = 500
+# Least time left for the OR-Tools phase, which must at least read and check the warm start.
+MIN_POLISH_S = 0.05
 
 _STATUS = {
     routing_enums_pb2.RoutingSearchStatus.ROUTING_NOT_SOLVED: "not_solved",
@@ -158,8 +171,11 @@ def solve(
     seed: int = 0,
     solution_limit: int | None = None,
     progress: Callable[[SearchProgress], None] | None = None,
+    warm_start: bool = True,
 ) -> Plan:
     """Assign and order the problem's visits to its agents (see the module docstring).
+
+    ``warm_start=False`` skips the ILS phase and gives OR-Tools the whole time limit.
 
     Raises :class:`dispatch.errors.InputError` for input the model cannot take (wrong matrix
     size, visits without windows, unknown services, ...). Visits that cannot be served come
@@ -167,6 +183,8 @@ def solve(
     """
     validate_inputs(problem, matrix, time_limit_s=time_limit_s, solution_limit=solution_limit)
     started_s = time.perf_counter()
+    if progress is not None:
+        progress = _Improving(progress, started_s)
     pre = presolve(problem, matrix)
     unassigned = dict(pre.unassigned)
     facts: dict[str, Any] = {
@@ -178,16 +196,36 @@ def solve(
         "solutions": 0,
         "first_solution": FIRST_SOLUTION,
         "metaheuristic": METAHEURISTIC,
+        "warm_start": "none",
+        "ils_iterations": 0,
     }
     routes_by_agent: dict[int, list[int]] = {}
     if pre.candidates:
+        warm = None
+        if warm_start:
+            warm = _warm_start(problem, matrix, pre, time_limit_s, seed, solution_limit, progress)
+            facts["warm_start"] = "declined" if warm is None else "pyvrp-ils"
+            if warm is not None:
+                facts["ils_iterations"] = warm.iterations
+                if not warm.feasible:
+                    facts["warm_start"] = "infeasible"
+                    warm = None
         build = build_model(problem, matrix, pre, seed)
         monitor = _Monitor(build, len(problem.visits), started_s, progress)
         build.routing.AddAtSolutionCallback(monitor)
-        failures = max(MIN_STALL_FAILURES, round(STALL_FAILURES_PER_S * time_limit_s))
+        remaining_s = max(MIN_POLISH_S, time_limit_s - (time.perf_counter() - started_s))
+        failures = max(MIN_STALL_FAILURES, round(STALL_FAILURES_PER_S * remaining_s))
         build.routing.AddSearchMonitor(build.routing.solver().FailuresLimit(failures))
-        params = search_parameters(time_limit_s, solution_limit)
-        assignment = build.routing.SolveWithParameters(params)
+        params = search_parameters(remaining_s, solution_limit)
+        assignment = None
+        if warm is not None:
+            initial = _read_routes(build, params, warm.routes)
+            if initial is None:
+                facts["warm_start"] = "rejected"
+            else:
+                assignment = build.routing.SolveFromAssignmentWithParameters(initial, params)
+        if assignment is None:
+            assignment = build.routing.SolveWithParameters(params)
         monitor.finish()
         facts["status"] = _STATUS.get(build.routing.status(), str(build.routing.status()))
         facts["solutions"] = monitor.solutions
@@ -211,6 +249,74 @@ def solve(
     )
     _assert_partition(problem, plan)
     return plan
+
+
+class _Improving:
+    """Forwards only strictly improving reports, with one clock and one solution count across
+    the ILS and OR-Tools phases."""
+
+    def __init__(self, progress: Callable[[SearchProgress], None], started_s: float) -> None:
+        self.progress = progress
+        self.started_s = started_s
+        self.best: int | None = None
+        self.solutions = 0
+
+    def __call__(self, report: SearchProgress) -> None:
+        self.solutions += 1
+        if self.best is not None and report.objective >= self.best:
+            return
+        self.best = report.objective
+        elapsed_s = time.perf_counter() - self.started_s
+        self.progress(
+            SearchProgress(elapsed_s, self.solutions, report.objective, report.served, report.total)
+        )
+
+
+def _warm_start(
+    problem: Problem,
+    matrix: TravelMatrix,
+    pre: Presolve,
+    time_limit_s: float,
+    seed: int,
+    solution_limit: int | None,
+    progress: Callable[[SearchProgress], None] | None,
+) -> IlsRoutes | None:
+    """Routes proposed by the ILS phase, with drop penalties as prizes."""
+    penalties = drop_penalties(problem, pre.candidates)
+    prizes = [
+        None if problem.visits[v].required else penalties.of(problem.visits[v])
+        for v in pre.candidates
+    ]
+    on_best = None
+    if progress is not None:
+
+        def on_best(objective: int, served: int) -> None:
+            progress(SearchProgress(0.0, 0, objective, served, len(problem.visits)))
+
+    return ils_routes(
+        problem,
+        matrix,
+        pre.candidates,
+        pre.allowed,
+        prizes,
+        time_limit_s=time_limit_s * ILS_SHARE,
+        seed=seed,
+        max_iterations=ILS_ITERATIONS_WHEN_LIMITED if solution_limit is not None else None,
+        on_best=on_best,
+    )
+
+
+def _read_routes(build: RoutingBuild, params: Any, routes: dict[int, list[int]]) -> Any:
+    """The warm-start routes as an assignment of the model, or None if the model refuses them."""
+    node_of = {v: n for n, v in enumerate(build.node_visits)}
+    if any(v not in node_of for visits in routes.values() for v in visits):
+        return None
+    build.routing.CloseModelWithParameters(params)
+    indices = [
+        [build.manager.NodeToIndex(node_of[v]) for v in routes.get(k, [])]
+        for k in range(build.routing.vehicles())
+    ]
+    return build.routing.ReadAssignmentFromRoutes(indices, True)
 
 
 def _routes_of(build: RoutingBuild, assignment: Any) -> dict[int, list[int]]:

@@ -61,10 +61,14 @@ def test_solver_facts_are_reported(district: tuple[Problem, TravelMatrix]) -> No
         "solutions",
         "first_solution",
         "metaheuristic",
+        "warm_start",
+        "ils_iterations",
     }
+    assert facts["warm_start"] == "pyvrp-ils"
+    assert 0 < facts["ils_iterations"] <= 500
     assert facts["time_limit_s"] == 20.0
     assert facts["metaheuristic"] == "GUIDED_LOCAL_SEARCH"
-    assert 1 <= facts["solutions"] <= 30
+    assert 1 <= facts["solutions"] <= 30 + 1  # the warm start is read in as one more
     assert facts["objective"] >= sum(r.travel_s for r in plan.routes) > 0
 
 
