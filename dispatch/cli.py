@@ -431,7 +431,7 @@ def main(
         print(f"error: {where}{exc.strerror or exc}", file=err)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("\ninterrupted", file=err)
+        print("interrupted", file=err)
         return EXIT_INTERRUPTED
 
 
