@@ -361,6 +361,8 @@ class RoadNetwork:
         cores).
         """
         nodes = np.asarray(nodes, dtype=np.int64)
+        if nodes.size == 0:
+            return np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.int64)
         trees = self._trees
         roots, inverse = np.unique(trees.root[nodes], return_inverse=True)
         core_weight = self._core_weights(trees.core_index[roots], workers)

@@ -324,3 +324,14 @@ def test_too_large_network_for_weight_code_raises() -> None:
     beyond_float = _line_network(time_ms=2**31, length_dm=10)
     with pytest.raises(RuntimeError, match="too large"):
         beyond_float.node_matrix(np.array([0, 1], dtype=np.int64), workers=1)
+
+
+def test_empty_single_and_repeated_locations(network: RoadNetwork) -> None:
+    """No locations give an empty matrix; one or repeated identical locations give zeros."""
+    provider = RoadProvider(network)
+    assert provider.matrix([]).duration_s.shape == (0, 0)
+    home = Location(float(network.node_lat[3]) + 1e-4, float(network.node_lon[3]))
+    assert provider.matrix([home]).duration_s.tolist() == [[0]]
+    repeated = provider.matrix([home, home, home])
+    assert not repeated.duration_s.any()
+    assert not repeated.distance_m.any()
