@@ -335,3 +335,17 @@ def test_empty_single_and_repeated_locations(network: RoadNetwork) -> None:
     repeated = provider.matrix([home, home, home])
     assert not repeated.duration_s.any()
     assert not repeated.distance_m.any()
+
+
+def test_road_matrix_keeps_the_triangle_inequality(network: RoadNetwork) -> None:
+    """No detour through a third location is faster, up to one second of rounding per leg."""
+    rng = np.random.default_rng(21)
+    picks = rng.choice(network.node_count, size=25, replace=False)
+    base = [Location(float(network.node_lat[i]), float(network.node_lon[i])) for i in picks]
+    # Add homes sharing a node with others, so the straight-across rule is exercised too.
+    homes = base + [Location(p.lat + 1e-4, p.lon - 1e-4) for p in base[:10]]
+    assert len(set(network.snap(homes).node.tolist())) < len(homes)
+    duration = RoadProvider(network).matrix(homes).duration_s
+    via = duration[:, :, None] + duration[None, :, :]  # i -> j -> k, indexed [i, j, k]
+    direct = duration[:, None, :]
+    assert np.all(direct <= via + 1)
