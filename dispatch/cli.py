@@ -20,6 +20,7 @@ from dispatch import io, synth
 from dispatch.catalog import data_dir
 from dispatch.check import CheckReport, check_plan
 from dispatch.errors import InputError
+from dispatch.geo.congestion import congestion_profile
 from dispatch.geo.matrix import TravelMatrix
 from dispatch.geo.provider import TravelSpec, make_provider
 from dispatch.kpis import Kpis, compute_kpis
@@ -36,6 +37,11 @@ EXIT_INTERRUPTED = 130
 
 class UsageError(Exception):
     """A command line that parses but does not make sense (exit 2)."""
+
+
+def default_osm_path() -> Path:
+    """The bundled road extract (Islamabad, © OpenStreetMap contributors, ODbL)."""
+    return data_dir() / "osm" / "islamabad_ict_2020-07-14_highways.osm.bz2"
 
 
 def demo_problem_path() -> Path:
@@ -116,6 +122,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="place homes in a Punjab district or Islamabad (default: a Lahore-like box)",
     )
     gen.add_argument("--max-visits", type=_count, default=None, metavar="K", help="cap per agent")
+    gen.add_argument(
+        "--road",
+        nargs="?",
+        const=str(default_osm_path()),
+        default=None,
+        metavar="OSM_FILE",
+        help="plan on road-network travel times from a local OSM extract "
+        "(default extract: the bundled Islamabad roads)",
+    )
+    gen.add_argument(
+        "--congestion",
+        choices=("none", "default"),
+        default="none",
+        help="hourly congestion profile on travel times (default: none)",
+    )
     gen.add_argument("-o", "--output", type=Path, required=True, metavar="PROBLEM.json")
 
     sol = sub.add_parser("solve", help="plan a problem and check the plan")
@@ -172,9 +193,20 @@ def _cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
     area: synth.Area | None = None
     visits, agents = args.visits, args.agents
     if args.district is not None:
-        from dispatch.geo.areas import agents_for_visits, daily_visits, demand_area
+        from dispatch.geo.areas import (
+            IslamabadArea,
+            agents_for_visits,
+            daily_visits,
+            demand_area,
+            is_islamabad,
+        )
+        from dispatch.geo.cache import DiskCache
+        from dispatch.geo.roads import load_network
 
         area = demand_area(args.district)
+        if args.road is not None and is_islamabad(args.district):
+            # Homes on nodes of the routable network itself, so every one snaps onto it.
+            area = IslamabadArea.from_network(load_network(args.road, DiskCache()))
         visits = daily_visits(args.district) if visits is None else visits
         agents = agents_for_visits(visits) if agents is None else agents
     if visits is None or agents is None:
@@ -188,7 +220,12 @@ def _cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
         name=args.name,
         max_visits=args.max_visits,
     )
-    io.write_problem(problem, args.output)
+    travel = TravelSpec(
+        provider="haversine" if args.road is None else "road",
+        osm_file=None if args.road is None else str(Path(args.road).resolve()),
+        congestion=None if args.congestion == "none" else congestion_profile(args.congestion),
+    )
+    io.write_problem(problem, args.output, travel)
     print(
         f"wrote {args.output}: {len(problem.visits)} visits, {len(problem.agents)} agents, "
         f"{problem.date.isoformat()} (seed {args.seed})",

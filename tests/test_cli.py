@@ -229,3 +229,27 @@ def test_generate_in_a_named_district(tmp_path: Path) -> None:
         ["generate", "--visits", "5", "--agents", "1", "--district", "Lahor", "-o", str(bad)]
     )
     assert code == 2 and "Lahore" in err and not bad.exists()
+
+
+def test_generate_on_roads_then_solve_with_road_times(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """generate --road puts homes on the extract's roads; solve then plans on road times."""
+    monkeypatch.setenv("DISPATCH_CACHE_DIR", str(tmp_path / "cache"))
+    sector = Path(__file__).resolve().parent.parent / "data" / "osm" / "g10.osm"
+    problem_path, plan_path = tmp_path / "isb.json", tmp_path / "plan.json"
+    code, _, err = run(
+        [
+            *("generate", "--district", "Islamabad", "--road", str(sector)),
+            *("--visits", "12", "--agents", "2", "--seed", "2", "-o", str(problem_path)),
+        ]
+    )
+    assert code == 0, err
+    loaded = io.read_problem(problem_path)
+    assert loaded.travel.provider == "road"
+    assert loaded.travel.osm_file == str(sector)
+    code, out, err = run(["solve", str(problem_path), "-o", str(plan_path), *SOLVE_FAST])
+    assert code == 0, err
+    assert "OK" in out.split("checker", 1)[1]
+    code, out, _ = run(["check", str(problem_path), str(plan_path)])
+    assert code == 0 and "plan OK" in out

@@ -53,6 +53,7 @@ class _Adapter:
     data: pyvrp.ProblemData
     client_visit: list[int]  # PyVRP client index -> visit position
     type_agents: list[list[int]]  # PyVRP vehicle type -> agent positions
+    spare_prizes: int  # prizes that stay uncollected in any solution (see _BestWatcher)
 
 
 def _travel_matrix_s(matrix: TravelMatrix) -> npt.NDArray[np.int64]:
@@ -163,6 +164,7 @@ def _build(
 
     clients: list[pyvrp.Client] = []
     client_visit: list[int] = []
+    spare_prizes = 0
     groups: list[pyvrp.ClientGroup] = []
     for k, v in enumerate(candidates):
         visit = visits[v]
@@ -201,6 +203,7 @@ def _build(
             )
             client_visit.append(v)
         groups.append(pyvrp.ClientGroup(members, required=required))
+        spare_prizes += (len(members) - 1) * (prize or 0)
 
     depots = [pyvrp.Depot(location=i) for i in range(n_depots)]
     type_key: dict[tuple[int, int, int, int, int, tuple[int, ...]], int] = {}
@@ -241,21 +244,24 @@ def _build(
         duration_matrices=durations,
         groups=groups,
     )
-    return _Adapter(data, client_visit, type_agents)
+    return _Adapter(data, client_visit, type_agents, spare_prizes)
 
 
 class _BestWatcher(pyvrp.IteratedLocalSearchCallbacks):
     """Passes each new best feasible solution's objective (travel plus the prizes left
     uncollected, as the OR-Tools model counts it) and number of visits served to ``on_best``."""
 
-    def __init__(self, on_best: Callable[[int, int], None]) -> None:
+    def __init__(self, on_best: Callable[[int, int], None], spare_prizes: int) -> None:
         super().__init__()
         self.on_best_cb = on_best
+        # A visit with k booked slots is k clients of one group, so its other k - 1 prizes stay
+        # uncollected whether or not it is served: a constant to take off.
+        self.spare_prizes = spare_prizes
 
     def on_best(self, best: pyvrp.Solution) -> None:
         if best.is_feasible():
-            objective = int(best.distance()) + int(best.uncollected_prizes())
-            self.on_best_cb(objective, int(best.num_clients()))
+            dropped = int(best.uncollected_prizes()) - self.spare_prizes
+            self.on_best_cb(int(best.distance()) + dropped, int(best.num_clients()))
 
 
 def ils_routes(
@@ -290,7 +296,9 @@ def ils_routes(
     params = pyvrp.SolveParams()
     if on_best is not None:
         params = pyvrp.SolveParams(
-            ils=pyvrp.IteratedLocalSearchParams(callbacks=_BestWatcher(on_best)),
+            ils=pyvrp.IteratedLocalSearchParams(
+                callbacks=_BestWatcher(on_best, adapter.spare_prizes)
+            ),
             penalty=params.penalty,
             neighbourhood=params.neighbourhood,
             operators=params.operators,
