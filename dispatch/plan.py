@@ -20,6 +20,9 @@ class Reason(StrEnum):
     UNREACHABLE_IN_WINDOW = "unreachable_in_window"  # even going straight there, too late/early
     CAPACITY_OR_TIME = "capacity_or_time"  # feasible alone; the optimiser had to drop it
     NO_AGENTS = "no_agents"  # the problem has no agents at all
+    CAPACITY = "capacity"  # too big for every capable agent's capacity or visit allowance
+    OFFICE_CLOSED_FOR_PICKUP = "office_closed_for_pickup"  # no call at its office fits in time
+    BREAK_CONFLICT = "break_conflict"  # reachable, but not around the capable agents' breaks
 
 
 class StopKind(StrEnum):

@@ -24,6 +24,9 @@ ReasonText = Literal[
     "unreachable_in_window",
     "capacity_or_time",
     "no_agents",
+    "capacity",
+    "office_closed_for_pickup",
+    "break_conflict",
 ]
 
 TimeText = Annotated[
