@@ -123,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--max-visits", type=_count, default=None, metavar="K", help="cap per agent")
     gen.add_argument(
+        "--plain",
+        action="store_true",
+        help="leave out breaks, office pickups, named agents and soft windows",
+    )
+    gen.add_argument(
         "--road",
         nargs="?",
         const=str(default_osm_path()),
@@ -219,6 +224,7 @@ def _cmd_generate(args: argparse.Namespace, out: TextIO) -> int:
         date=args.date,
         name=args.name,
         max_visits=args.max_visits,
+        features=not args.plain,
     )
     travel = TravelSpec(
         provider="haversine" if args.road is None else "road",

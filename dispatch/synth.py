@@ -6,21 +6,46 @@ of different sizes with a thin rural spread, booked into the 2-hour slots the Da
 offers, with a service mix where CNIC and certificates dominate. Agents carry 2-4 skills each
 so that skill matching matters. Where homes are placed is pluggable through :class:`Area`, so a
 real district polygon can replace the default Lahore-like box.
+
+By default a day also carries the field realities the engine must honour (each can be switched
+off, or all at once with ``features=False``):
+
+- every agent takes a 30-minute lunch/prayer break starting 13:00-14:00 (on a Friday a
+  60-minute Friday-prayer break starting 12:45-13:30), fitted inside the shift;
+- about a fifth of the visits are document deliveries, each collected first at one of two or
+  three issuing offices near town centres (NADRA centre, DLIMS licensing office, excise office);
+- about 5% of visits name a preferred agent (the one who took the application, one of the
+  nearest who can serve it) and about 1% a required agent;
+- about 10% of visits accept being up to 30 minutes late, at a cost.
+
+Each reality draws from its own random stream, so switching one off leaves the rest of the day
+as it was; with every reality off the day is exactly the plain generator's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from dispatch.catalog import load_catalog
-from dispatch.model import Agent, Location, Priority, Problem, Service, TimeWindow, Visit
+from dispatch.model import (
+    Agent,
+    Break,
+    Location,
+    Office,
+    Priority,
+    Problem,
+    Service,
+    TimeWindow,
+    Visit,
+    can_serve,
+)
 
 HOUR_S = 3600
 DEFAULT_DATE = dt.date(2026, 11, 30)  # a Monday; fixed so that a seed alone fixes the problem
@@ -77,6 +102,61 @@ DEFAULT_SERVICE_WEIGHT = 1.0
 SHIFT_STARTS_H: tuple[int, ...] = (9, 8, 10)
 SHIFT_WEIGHTS: tuple[float, ...] = (0.8, 0.1, 0.1)
 SHIFT_LENGTH_S = 8 * HOUR_S
+
+# --- field realities -------------------------------------------------------------------------
+FRIDAY = 4  # dt.date.weekday()
+# Zuhr prayer and lunch: half an hour starting 13:00-14:00.
+LUNCH_BREAK = Break("lunch", 30 * 60, TimeWindow(13 * HOUR_S, 14 * HOUR_S))
+# Jumu'ah on a Friday: a full hour starting 12:45-13:30 (sermon, prayer, the ride to a mosque).
+FRIDAY_BREAK = Break(
+    "friday_prayer", 60 * 60, TimeWindow(12 * HOUR_S + 45 * 60, 13 * HOUR_S + 1800)
+)
+
+DELIVERY_SERVICE = "document_delivery"
+# With issuing offices, deliveries are about a fifth of all bookings (the other weights sum to
+# about 83): documents applied for at the doorstep come back to the doorstep.
+DELIVERY_WEIGHT_WITH_OFFICES = 21.0
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeKind:
+    """A kind of issuing office and the documents it issues.
+
+    A delivery's document comes from the office whose ``skill`` its original application
+    needed (a CNIC from NADRA, a licence from DLIMS, a registration book from Excise), so
+    deliveries are split between offices in proportion to those services' bookings.
+    """
+
+    prefix: str
+    name: str
+    skill: str
+    opening: TimeWindow
+    pickup_s: int = 10 * 60
+
+
+# In order of presence: every district has the first two, larger ones the third.
+OFFICE_KINDS: tuple[OfficeKind, ...] = (
+    OfficeKind(
+        "NRC", "NADRA registration centre", "nadra_biometric", TimeWindow(9 * HOUR_S, 16 * HOUR_S)
+    ),
+    OfficeKind(
+        "DLIMS", "DLIMS driving licence office", "licensing", TimeWindow(9 * HOUR_S, 16 * HOUR_S)
+    ),
+    OfficeKind("ETO", "Excise and taxation office", "excise", TimeWindow(9 * HOUR_S, 16 * HOUR_S)),
+)
+THIRD_OFFICE_MIN_TOWNS = 3  # an area with fewer towns has no excise office of its own
+OFFICE_OFFSET_KM = 0.4  # offices sit near, not on, a town centre
+
+PREFERRED_AGENT_SHARE = 0.05
+REQUIRED_AGENT_SHARE = 0.01
+NEAREST_AGENTS = 3  # the applicant's agent is one of the nearest few who can serve the visit
+
+SOFT_WINDOW_SHARE = 0.10
+MAX_LATE_S = 30 * 60
+LATE_COST_PER_MIN = 120  # a minute late costs as much as two minutes of riding
+
+# Independent random streams, one per reality: switching one off leaves the others unchanged.
+_STREAM_OFFICES, _STREAM_AGENTS, _STREAM_SOFT = 1, 2, 3
 
 
 class Area(Protocol):
@@ -261,11 +341,13 @@ def _servable(services: Sequence[Service], agents: Sequence[Agent]) -> list[Serv
     return [s for s in services if s.skill is None or any(s.skill in a.skills for a in agents)]
 
 
-def _service_probabilities(services: Sequence[Service]) -> npt.NDArray[np.float64]:
-    weights = np.array(
-        [SERVICE_WEIGHTS.get(s.code, DEFAULT_SERVICE_WEIGHT) for s in services], dtype=np.float64
+def _service_probabilities(
+    services: Sequence[Service], weights: Mapping[str, float]
+) -> npt.NDArray[np.float64]:
+    values = np.array(
+        [weights.get(s.code, DEFAULT_SERVICE_WEIGHT) for s in services], dtype=np.float64
     )
-    return np.asarray(weights / weights.sum(), dtype=np.float64)
+    return np.asarray(values / values.sum(), dtype=np.float64)
 
 
 def _windows(rng: np.random.Generator) -> tuple[TimeWindow, ...]:
@@ -282,12 +364,13 @@ def _visits(
     area: Area,
     services: Sequence[Service],
     agents: Sequence[Agent],
+    weights: Mapping[str, float],
 ) -> list[Visit]:
     offered = _servable(services, agents) if agents else list(services)
-    p_all = _service_probabilities(offered)
+    p_all = _service_probabilities(offered, weights)
     female_agents = [a for a in agents if FEMALE_SKILL in a.skills]
     for_women = _servable(offered, female_agents)
-    p_women = _service_probabilities(for_women) if for_women else p_all
+    p_women = _service_probabilities(for_women, weights) if for_women else p_all
     homes = sample_homes(area, rng, n_visits)
     priorities = list(PRIORITY_WEIGHTS)
     p_priority = np.array([PRIORITY_WEIGHTS[p] for p in priorities], dtype=np.float64)
@@ -310,6 +393,156 @@ def _visits(
     return visits
 
 
+# --- field realities -------------------------------------------------------------------------
+
+
+def agent_breaks(shift: TimeWindow, date: dt.date) -> tuple[Break, ...]:
+    """The break an agent owes on ``date``, its window narrowed to fit inside ``shift``.
+
+    The break may start no earlier than the shift and must end by the shift's end, so a shift
+    ending at 14:00 starts its half-hour lunch by 13:30. A shift that cannot hold the break at
+    all (a morning half-day) owes none.
+    """
+    spec = FRIDAY_BREAK if date.weekday() == FRIDAY else LUNCH_BREAK
+    start_s = max(spec.window.start_s, shift.start_s)
+    end_s = min(spec.window.end_s, shift.end_s - spec.duration_s)
+    if end_s < start_s:
+        return ()
+    return (replace(spec, window=TimeWindow(start_s, end_s)),)
+
+
+def _with_breaks(agents: Sequence[Agent], date: dt.date) -> list[Agent]:
+    return [replace(a, breaks=agent_breaks(a.shift, date)) for a in agents]
+
+
+def _office_kind_weights(
+    kinds: Sequence[OfficeKind], services: Sequence[Service]
+) -> npt.NDArray[np.float64]:
+    """Share of deliveries per office: bookings of the services each office issues for."""
+    weights = np.array(
+        [
+            sum(
+                SERVICE_WEIGHTS.get(s.code, DEFAULT_SERVICE_WEIGHT)
+                for s in services
+                if s.skill == kind.skill
+            )
+            for kind in kinds
+        ],
+        dtype=np.float64,
+    )
+    if weights.sum() <= 0:
+        weights = np.ones(len(kinds), dtype=np.float64)
+    return np.asarray(weights / weights.sum(), dtype=np.float64)
+
+
+def make_offices(area: Area, rng: np.random.Generator) -> list[Office]:
+    """Two or three issuing offices near the largest town centres, one of each kind.
+
+    The NADRA centre sits in the largest town, the licensing office in the next and the excise
+    office (only where the area has :data:`THIRD_OFFICE_MIN_TOWNS` towns or more) in the third;
+    an area without towns gets them at rural spots.
+    """
+    towns = sorted(area.town_centres(), key=lambda t: -t[1])
+    n_offices = len(OFFICE_KINDS) if len(towns) >= THIRD_OFFICE_MIN_TOWNS else 2
+    offices: list[Office] = []
+    for k, kind in enumerate(OFFICE_KINDS[:n_offices]):
+        if towns:
+            centre = towns[k % len(towns)][0]
+            dlat, dlon = rng.normal(0.0, OFFICE_OFFSET_KM, size=2)
+            place = Location(
+                centre.lat + dlat / 111.0,
+                centre.lon + dlon / (111.0 * math.cos(math.radians(centre.lat))),
+            )
+            location = _rounded([_clip_to_box(area, place)])[0]
+        else:
+            location = _rounded(area.sample_rural(rng, 1))[0]
+        offices.append(
+            Office(
+                id=f"{kind.prefix}-1",
+                name=kind.name,
+                location=location,
+                opening=kind.opening,
+                pickup_s=kind.pickup_s,
+            )
+        )
+    return offices
+
+
+def _assign_offices(
+    visits: Sequence[Visit],
+    offices: Sequence[Office],
+    services: Sequence[Service],
+    rng: np.random.Generator,
+) -> list[Visit]:
+    """Every delivery names the office that issues its document."""
+    kinds = OFFICE_KINDS[: len(offices)]  # make_offices keeps the order of OFFICE_KINDS
+    p_kind = _office_kind_weights(kinds, services)
+    out: list[Visit] = []
+    for visit in visits:
+        k = int(rng.choice(len(kinds), p=p_kind))  # drawn for every visit: stable streams
+        if visit.service == DELIVERY_SERVICE:
+            visit = replace(visit, pickup_office=offices[k].id)
+        out.append(visit)
+    return out
+
+
+def _km(a: Location, b: Location) -> float:
+    dy = a.lat - b.lat
+    dx = (a.lon - b.lon) * math.cos(math.radians((a.lat + b.lat) / 2))
+    return math.hypot(dx, dy) * 111.0
+
+
+def _could_serve(problem: Problem, agent: Agent, visit: Visit) -> bool:
+    """Skills match and some window opens early enough in the shift to finish the visit."""
+    if not can_serve(agent, problem.required_skills(visit)):
+        return False
+    duration_s = problem.visit_duration_s(visit)
+    for w in visit.windows:
+        earliest_s = max(w.start_s, agent.shift.start_s)
+        if earliest_s <= w.end_s and earliest_s + duration_s <= agent.shift.end_s:
+            return True
+    return False
+
+
+def _name_agents(problem: Problem, rng: np.random.Generator) -> list[Visit]:
+    """Some visits name the agent who took the application: preferred, or rarely required.
+
+    The named agent can serve the visit (skills, shift meets a window) and is one of the
+    :data:`NEAREST_AGENTS` nearest such agents to the home, as the applicant's own agent works
+    the neighbourhood.
+    """
+    out: list[Visit] = []
+    for visit in problem.visits:
+        draw, pick = float(rng.random()), float(rng.random())  # both drawn for every visit
+        if draw >= PREFERRED_AGENT_SHARE + REQUIRED_AGENT_SHARE:
+            out.append(visit)
+            continue
+        able = [a for a in problem.agents if _could_serve(problem, a, visit)]
+        if not able:
+            out.append(visit)
+            continue
+        near = sorted(able, key=lambda a: (_km(a.start, visit.location), a.id))[:NEAREST_AGENTS]
+        chosen = near[min(int(pick * len(near)), len(near) - 1)].id
+        if draw < REQUIRED_AGENT_SHARE:
+            out.append(replace(visit, required_agent=chosen))
+        else:
+            out.append(replace(visit, preferred_agent=chosen))
+    return out
+
+
+def _soften(visits: Sequence[Visit], rng: np.random.Generator) -> list[Visit]:
+    """A few households accept a late arrival, at a cost per minute."""
+    flexible = rng.random(len(visits)) < SOFT_WINDOW_SHARE
+    return [
+        replace(v, max_late_s=MAX_LATE_S, late_cost_per_min=LATE_COST_PER_MIN) if soft else v
+        for v, soft in zip(visits, flexible, strict=True)
+    ]
+
+
+def _stream(seed: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng([seed, stream])
+
+
 def generate(
     n_visits: int,
     n_agents: int,
@@ -320,6 +553,11 @@ def generate(
     catalog: Sequence[Service] | None = None,
     name: str = "",
     max_visits: int | None = None,
+    features: bool = True,
+    breaks: bool = True,
+    offices: bool = True,
+    named_agents: bool = True,
+    soft_windows: bool = True,
 ) -> Problem:
     """A synthetic district day with ``n_visits`` bookings and ``n_agents`` agents.
 
@@ -327,6 +565,11 @@ def generate(
     district, ``catalog`` to ``data/services.csv``, ``date`` to :data:`DEFAULT_DATE`;
     ``max_visits`` caps every agent's visits for the day. Sized so that about 15 visits per
     agent is comfortably feasible.
+
+    The field realities (see the module docstring) are on by default: ``breaks`` (lunch or
+    Friday prayer), ``offices`` (deliveries collected at issuing offices, about a fifth of
+    visits), ``named_agents`` (preferred and required agents) and ``soft_windows``. Pass any
+    of them as False to leave it out, or ``features=False`` for the plain day without any.
     """
     if n_visits < 0:
         raise ValueError(f"n_visits must be >= 0, got {n_visits}")
@@ -338,13 +581,33 @@ def generate(
     if not services:
         raise ValueError("the service catalog is empty")
     area = LAHORE_LIKE if area is None else area
+    date = DEFAULT_DATE if date is None else date
+    with_offices = features and offices and any(s.code == DELIVERY_SERVICE for s in services)
+    weights = dict(SERVICE_WEIGHTS)
+    if with_offices:
+        weights[DELIVERY_SERVICE] = DELIVERY_WEIGHT_WITH_OFFICES
     rng = np.random.default_rng(seed)
     agents = _agents(rng, n_agents, area, services, max_visits)
-    visits = _visits(rng, n_visits, area, services, agents)
-    return Problem(
-        date=DEFAULT_DATE if date is None else date,
+    visits = _visits(rng, n_visits, area, services, agents, weights)
+    if features and breaks:
+        agents = _with_breaks(agents, date)
+    office_list: list[Office] = []
+    if with_offices:
+        office_rng = _stream(seed, _STREAM_OFFICES)
+        office_list = make_offices(area, office_rng)
+        visits = _assign_offices(visits, office_list, services, office_rng)
+    problem = Problem(
+        date=date,
         agents=tuple(agents),
         visits=tuple(visits),
         services=services,
         name=name or f"synthetic-{n_visits}v-{n_agents}a-s{seed}",
+        offices=tuple(office_list),
     )
+    if features and named_agents:
+        named = _name_agents(problem, _stream(seed, _STREAM_AGENTS))
+        problem = replace(problem, visits=tuple(named))
+    if features and soft_windows:
+        softened = _soften(problem.visits, _stream(seed, _STREAM_SOFT))
+        problem = replace(problem, visits=tuple(softened))
+    return problem
