@@ -1,14 +1,19 @@
-"""Synthetic district benchmark: generate, solve and check days of growing size.
+"""District benchmark: the engine and VROOM on the same generated days, every plan checked.
 
 For each size (default 100, 300 and 1000 visits, with 8, 20 and 60 agents) this generates a
-Lahore-like day with :func:`dispatch.synth.generate`, solves it with the haversine travel
-matrix under a time limit, runs the independent checker, prints one table row, and writes
-every row as JSON (default ``benchmarks/results/districts.json``, git-ignored).
+Lahore-like day with :func:`dispatch.synth.generate` with every field reality on (breaks,
+deliveries collected at offices, preferred and required agents, soft windows; ``--plain`` for
+none), builds the haversine travel matrix, and for each time limit solves it with the engine
+and, with ``--peers vroom``, with VROOM on the same matrix and limit (see
+``benchmarks/vroom_district.py`` for the mapping). Every plan is judged by
+:func:`dispatch.check.check_plan`; every figure is recomputed from the plan, never taken from a
+solver. One table row per run, a comparison line per size and limit, JSON with everything
+(default ``benchmarks/results/districts.json``, git-ignored).
 
 Usage::
 
-    python benchmarks/districts.py [--sizes 100,300,1000] [--seed 0] [--time-limit 30]
-                                   [--solution-limit N] [--out PATH]
+    python benchmarks/districts.py [--sizes 100,300,1000] [--time-limit 30,60] [--seed 0]
+                                   [--peers vroom] [--plain] [--solution-limit N] [--out PATH]
 
 Wall times depend on the machine and on what else runs on it; compare runs made side by side.
 """
@@ -18,22 +23,32 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import sys
 import time
+import traceback
+from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find the adapter
+
+import vroom_district
+
 from dispatch.check import check_plan
+from dispatch.geo.matrix import TravelMatrix
 from dispatch.geo.provider import TravelSpec, make_provider
 from dispatch.io import atomic_write_text
 from dispatch.kpis import compute_kpis
-from dispatch.model import Priority
-from dispatch.solver import solve
+from dispatch.model import Priority, Problem
+from dispatch.plan import Plan, StopKind
 from dispatch.synth import generate
 
 AGENTS_FOR_SIZE: dict[int, int] = {100: 8, 300: 20, 1000: 60}
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "districts.json"
+PEERS = ("vroom",)
 
 
 def agents_for(n_visits: int) -> int:
@@ -48,93 +63,313 @@ def _count(mapping: Any, priority: Priority) -> int:
     return 0
 
 
-def run_size(
-    n_visits: int, seed: int, time_limit_s: float, solution_limit: int | None
-) -> dict[str, Any]:
-    """Generate, solve and check one district; returns the row for the table and JSON."""
-    n_agents = agents_for(n_visits)
-    problem = generate(n_visits, n_agents, seed)
-    matrix = make_provider(TravelSpec()).matrix(problem.locations())
-    started = time.monotonic()
-    plan = solve(
-        problem, matrix, time_limit_s=time_limit_s, seed=seed, solution_limit=solution_limit
-    )
-    solve_s = time.monotonic() - started
-    report = check_plan(problem, plan, matrix)
-    kpis = compute_kpis(problem, plan)
-    urgent_total = _count(kpis.total_by_priority, Priority.URGENT)
-    urgent_served = _count(kpis.served_by_priority, Priority.URGENT)
+def describe_problem(problem: Problem) -> dict[str, Any]:
+    """What the day asks for: sizes and how many visits carry each field reality."""
+    visits = problem.visits
     return {
-        "visits": n_visits,
-        "agents": n_agents,
-        "seed": seed,
-        "time_limit_s": time_limit_s,
-        "solution_limit": solution_limit,
-        "served": kpis.visits_served,
-        "served_pct": round(100.0 * kpis.visits_served / n_visits, 2) if n_visits else 100.0,
-        "urgent_served": urgent_served,
-        "urgent_total": urgent_total,
-        "travel_h": round(kpis.travel_s / 3600, 2),
-        "distance_km": round(kpis.distance_m / 1000, 1),
-        "agents_used": kpis.agents_used,
-        "solve_s": round(solve_s, 2),
-        "checker_ok": report.ok,
-        "violations": len(report.violations),
-        "kpis": kpis.to_dict(),
+        "name": problem.name,
+        "date": problem.date.isoformat(),
+        "visits": len(visits),
+        "agents": len(problem.agents),
+        "offices": [o.id for o in problem.offices],
+        "deliveries": sum(v.pickup_office is not None for v in visits),
+        "agents_with_breaks": sum(bool(a.breaks) for a in problem.agents),
+        "preferred_agent": sum(v.preferred_agent is not None for v in visits),
+        "required_agent": sum(v.required_agent is not None for v in visits),
+        "soft_windows": sum(v.max_late_s > 0 for v in visits),
+        "female_requests": sum("female" in v.extra_skills for v in visits),
+        "urgent": sum(v.priority == Priority.URGENT for v in visits),
     }
 
 
+def plan_row(
+    solver: str, problem: Problem, plan: Plan, matrix: TravelMatrix, solve_s: float
+) -> dict[str, Any]:
+    """The table and JSON figures of one plan, recomputed from the plan and the checker."""
+    report = check_plan(problem, plan, matrix)
+    kpis = compute_kpis(problem, plan)
+    n_visits = len(problem.visits)
+    late_s = sum(
+        stop.late_s for r in plan.routes for stop in r.stops if stop.kind == StopKind.VISIT
+    )
+    preferred = {v.id: v.preferred_agent for v in problem.visits if v.preferred_agent}
+    honoured = sum(
+        1
+        for r in plan.routes
+        for stop in r.stops
+        if stop.kind == StopKind.VISIT and preferred.get(stop.visit_id) == r.agent_id
+    )
+    return {
+        "solver": solver,
+        "visits": n_visits,
+        "agents": len(problem.agents),
+        "served": kpis.visits_served,
+        "served_pct": round(100.0 * kpis.visits_served / n_visits, 2) if n_visits else 100.0,
+        "urgent_served": _count(kpis.served_by_priority, Priority.URGENT),
+        "urgent_total": _count(kpis.total_by_priority, Priority.URGENT),
+        "travel_h": round(kpis.travel_s / 3600, 2),
+        "travel_s": kpis.travel_s,
+        "distance_km": round(kpis.distance_m / 1000, 1),
+        "late_min": round(late_s / 60, 1),
+        "work_h_min": round(kpis.working_s_min / 3600, 2),
+        "work_h_max": round(kpis.working_s_max / 3600, 2),
+        "work_h_std": round(kpis.working_s_std / 3600, 2),
+        "agents_used": kpis.agents_used,
+        "preferred_honoured": honoured,
+        "preferred_total": len(preferred),
+        "office_calls": sum(stop.kind == StopKind.PICKUP for r in plan.routes for stop in r.stops),
+        "solve_s": round(solve_s, 2),
+        "checker_ok": report.ok,
+        "violations": len(report.violations),
+        "violation_kinds": sorted(report.kinds()),
+        "first_violations": [str(v) for v in report.violations[:5]],
+        "kpis": kpis.to_dict(),
+        "solver_facts": _jsonable(dict(plan.solver)),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def error_row(solver: str, problem: Problem, exc: BaseException, solve_s: float) -> dict[str, Any]:
+    """A run that raised: recorded with its error instead of figures."""
+    return {
+        "solver": solver,
+        "visits": len(problem.visits),
+        "agents": len(problem.agents),
+        "solve_s": round(solve_s, 2),
+        "checker_ok": False,
+        "error": f"{type(exc).__name__}: {exc}",
+        "traceback": traceback.format_exc(limit=5),
+    }
+
+
+def run_engine(
+    problem: Problem,
+    matrix: TravelMatrix,
+    time_limit_s: float,
+    seed: int,
+    solution_limit: int | None,
+) -> dict[str, Any]:
+    started = time.monotonic()
+    try:
+        from dispatch.solver import solve
+
+        plan = solve(
+            problem, matrix, time_limit_s=time_limit_s, seed=seed, solution_limit=solution_limit
+        )
+    except Exception as exc:  # a benchmark records a failing run and goes on
+        return error_row("engine", problem, exc, time.monotonic() - started)
+    return plan_row("engine", problem, plan, matrix, time.monotonic() - started)
+
+
+def run_vroom(problem: Problem, matrix: TravelMatrix, time_limit_s: float) -> dict[str, Any]:
+    started = time.monotonic()
+    try:
+        result = vroom_district.solve_vroom(problem, matrix, time_limit_s)
+    except Exception as exc:
+        return error_row("vroom", problem, exc, time.monotonic() - started)
+    row = plan_row("vroom", problem, result.plan, matrix, result.wall_s)
+    row["solver_facts"] = _jsonable(result.info)
+    return row
+
+
 HEADER = (
-    f"{'visits':>6} {'agents':>6} {'served%':>8} {'urgent':>8} {'travel h':>9} "
-    f"{'dist km':>8} {'solve s':>8}  checker"
+    f"{'solver':<7} {'visits':>6} {'agents':>6} {'limit s':>7} {'served%':>8} {'urgent':>7} "
+    f"{'travel h':>8} {'dist km':>8} {'late min':>8} {'work h min/max/std':>18} "
+    f"{'solve s':>7}  checker"
 )
 
 
 def format_row(row: dict[str, Any]) -> str:
+    head = f"{row['solver']:<7} {row['visits']:>6} {row['agents']:>6} {row['time_limit_s']:>7g} "
+    if "error" in row:
+        return head + f"error after {row['solve_s']:.1f} s: {row['error']}"
     verdict = "ok" if row["checker_ok"] else f"{row['violations']} violations"
+    if not row["checker_ok"]:
+        verdict += f" ({', '.join(row['violation_kinds'])})"
     urgent = f"{row['urgent_served']}/{row['urgent_total']}"
-    return (
-        f"{row['visits']:>6} {row['agents']:>6} {row['served_pct']:>8.1f} {urgent:>8} "
-        f"{row['travel_h']:>9.1f} {row['distance_km']:>8.1f} {row['solve_s']:>8.1f}  {verdict}"
+    work = f"{row['work_h_min']:.1f}/{row['work_h_max']:.1f}/{row['work_h_std']:.2f}"
+    return head + (
+        f"{row['served_pct']:>8.1f} {urgent:>7} {row['travel_h']:>8.1f} "
+        f"{row['distance_km']:>8.1f} {row['late_min']:>8.0f} {work:>18} "
+        f"{row['solve_s']:>7.1f}  {verdict}"
     )
 
 
-def _sizes(text: str) -> list[int]:
+def compare(engine: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
+    """The acceptance test of one size and limit: serve at least as many, with less travel.
+
+    Only valid plans count: a run that raised or failed the checker never meets it.
+    """
+    both_valid = engine.get("checker_ok", False) and peer.get("checker_ok", False)
+    out: dict[str, Any] = {
+        "visits": engine["visits"],
+        "time_limit_s": engine["time_limit_s"],
+        "peer": peer["solver"],
+        "both_valid": both_valid,
+    }
+    if "error" in engine or "error" in peer:
+        out.update(served_diff=None, travel_diff_pct=None, met=False)
+        return out
+    served_diff = engine["served"] - peer["served"]
+    travel_diff_pct = (
+        100.0 * (engine["travel_s"] - peer["travel_s"]) / peer["travel_s"]
+        if peer["travel_s"]
+        else 0.0
+    )
+    met = both_valid and served_diff >= 0 and engine["travel_s"] < peer["travel_s"]
+    out.update(
+        served_engine=engine["served"],
+        served_peer=peer["served"],
+        served_diff=served_diff,
+        travel_h_engine=engine["travel_h"],
+        travel_h_peer=peer["travel_h"],
+        travel_diff_pct=round(travel_diff_pct, 1),
+        met=met,
+    )
+    return out
+
+
+def format_comparison(c: dict[str, Any]) -> str:
+    where = f"{c['visits']} visits, {c['time_limit_s']:g} s"
+    if c["served_diff"] is None:
+        return f"  {where}: no comparison (a run failed)"
+    validity = "" if c["both_valid"] else " [not both valid]"
+    return (
+        f"  {where}: served {c['served_engine']} vs {c['peer']} {c['served_peer']} "
+        f"({c['served_diff']:+d}), travel {c['travel_h_engine']:.1f} h vs "
+        f"{c['travel_h_peer']:.1f} h ({c['travel_diff_pct']:+.1f}%): "
+        f"{'target met' if c['met'] else 'target not met'}{validity}"
+    )
+
+
+def final_line(comparisons: list[dict[str, Any]]) -> str:
+    """One line over every size and limit: how often the engine served as many, rode less."""
+    if not comparisons:
+        return "no peer runs to compare"
+    n = len(comparisons)
+    served = sum(c["served_diff"] is not None and c["served_diff"] >= 0 for c in comparisons)
+    less = sum(c["travel_diff_pct"] is not None and c["travel_diff_pct"] < 0 for c in comparisons)
+    met = sum(c["met"] for c in comparisons)
+    peer = comparisons[0]["peer"]
+    return (
+        f"engine vs {peer}: served at least as many in {served}/{n} runs, less travel in "
+        f"{less}/{n}, both (valid plans) in {met}/{n}"
+    )
+
+
+def _parse_list(text: str, cast: Callable[[str], Any], what: str) -> list[Any]:
     try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
+        values = [cast(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"sizes must be whole numbers: {text!r}") from None
-    if not sizes or any(n <= 0 for n in sizes):
-        raise argparse.ArgumentTypeError(f"sizes must be positive: {text!r}")
-    return sizes
+        raise argparse.ArgumentTypeError(f"{what} must be numbers: {text!r}") from None
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{what} must be positive: {text!r}")
+    return values
+
+
+def _sizes(text: str) -> list[int]:
+    return _parse_list(text, int, "sizes")
+
+
+def _limits(text: str) -> list[float]:
+    return _parse_list(text, float, "time limits")
+
+
+def _peers(text: str) -> list[str]:
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    if names == ["none"]:
+        return []
+    unknown = [p for p in names if p not in PEERS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown peer(s) {unknown}; known: {', '.join(PEERS)}")
+    return names
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", type=_sizes, default=[100, 300, 1000])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--time-limit", type=float, default=30.0, metavar="S")
+    parser.add_argument(
+        "--time-limit", type=_limits, default=[30.0], metavar="S[,S...]", help="seconds per run"
+    )
     parser.add_argument("--solution-limit", type=int, default=None, metavar="N")
+    parser.add_argument("--peers", type=_peers, default=[], help="'vroom' or 'none' (default)")
+    parser.add_argument("--plain", action="store_true", help="days without the field realities")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
 
+    peers = list(args.peers)
+    skipped: dict[str, str] = {}
+    if "vroom" in peers:
+        reason = vroom_district.missing_reason()
+        if reason is not None:
+            print(f"skipping vroom: {reason}", file=sys.stderr)
+            skipped["vroom"] = reason
+            peers.remove("vroom")
+
     print(HEADER, flush=True)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    problems: list[dict[str, Any]] = []
+    comparisons: list[dict[str, Any]] = []
     for n_visits in args.sizes:
-        row = run_size(n_visits, args.seed, args.time_limit, args.solution_limit)
-        rows.append(row)
-        print(format_row(row), flush=True)
+        problem = generate(n_visits, agents_for(n_visits), args.seed, features=not args.plain)
+        problems.append(describe_problem(problem))
+        matrix = make_provider(TravelSpec()).matrix(problem.locations())
+        for limit_s in args.time_limit:
+            engine = run_engine(problem, matrix, limit_s, args.seed, args.solution_limit)
+            engine.update(time_limit_s=limit_s, seed=args.seed)
+            rows.append(engine)
+            print(format_row(engine), flush=True)
+            if "vroom" in peers:
+                row = run_vroom(problem, matrix, limit_s)
+                row.update(time_limit_s=limit_s, seed=args.seed)
+                rows.append(row)
+                print(format_row(row), flush=True)
+                comparisons.append(compare(engine, row))
+    if comparisons:
+        print("comparison (engine first):")
+        for c in comparisons:
+            print(format_comparison(c))
+    print(final_line(comparisons) if peers else "no peer: pass --peers vroom to compare")
     result = {
         "benchmark": "districts",
-        "run_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "machine": platform.machine(),
+        "protocol": {
+            "run_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "processor": platform.processor(),
+            "cpus": os.cpu_count(),
+            "packages": {p: _version(p) for p in ("ortools", "pyvrp", "pyvroom")},
+            "sizes": args.sizes,
+            "time_limits_s": args.time_limit,
+            "seed": args.seed,
+            "solution_limit": args.solution_limit,
+            "features": not args.plain,
+            "travel": "haversine (default TravelSpec)",
+            "threads": 1,
+            "peers": peers,
+            "skipped_peers": skipped,
+            "vroom_priorities": {str(k): v for k, v in vroom_district.VROOM_PRIORITY.items()},
+        },
+        "problems": problems,
         "rows": rows,
+        "comparisons": comparisons,
+        "final": final_line(comparisons) if comparisons else None,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
-    return 0 if all(row["checker_ok"] for row in rows) else 1
+    return 0 if all(row.get("checker_ok", False) for row in rows) else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,120 @@
+"""The district benchmark's VROOM adapter: timing fixed routes, reading VROOM, comparing runs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from benchmarks import districts
+from benchmarks.vroom_district import (
+    Step,
+    merged_windows,
+    missing_reason,
+    solve_vroom,
+    steps_from_vroom,
+    time_steps,
+)
+from dispatch.check import check_plan
+from dispatch.geo.matrix import HaversineProvider
+from dispatch.model import Break, Location, Office, Problem
+from dispatch.plan import Plan, StopKind
+from dispatch.synth import generate
+from tests.factories import agent, hm, line_matrix, problem, visit, window
+
+LUNCH = Break("lunch", 1800, window("13:00", "14:00"))
+OFFICE = Office("O1", "NADRA centre", Location(31.52, 74.36), window("09:00", "16:00"), 600)
+
+
+def _day(v1_window: tuple[str, str], v2_window: tuple[str, str]) -> Problem:
+    """One agent with a lunch break, a delivery V1 from office O1, a CNIC visit V2."""
+    a = agent("A", shift=("08:00", "18:00"), breaks=(LUNCH,))
+    v1 = visit("V1", windows=(v1_window,), pickup_office="O1")
+    v2 = visit("V2", windows=(v2_window,), service="cnic_renewal")
+    return replace(problem([a], [v1, v2]), offices=(OFFICE,))
+
+
+# Matrix order: V1, V2, start, end, office; positions on a line in seconds.
+LINE = line_matrix([1000, 2000, 0, 0, 500])
+ROUTE = [Step("pickup", 0, ("V1",)), Step("visit", 0), Step("break", 0), Step("visit", 1)]
+
+
+def test_break_before_an_open_window_is_taken_while_waiting() -> None:
+    """A break whose window opens after the ride is taken on site, and service waits for it."""
+    p = _day(("09:00", "10:00"), ("13:00", "15:00"))
+    route = time_steps(p, LINE, 0, ROUTE)
+    call, v1, v2 = route.stops
+    assert call.kind == StopKind.PICKUP and call.start_s == hm("09:00")
+    assert route.start_s == hm("09:00") - 500  # leaves just in time for the office to open
+    assert v1.arrival_s == call.departure_s + 500
+    (lunch,) = route.breaks
+    assert v2.arrival_s == v1.departure_s + 1000 < lunch.start_s == hm("13:00")
+    assert v2.start_s == hm("13:30")
+    assert check_plan(p, Plan((route,), ()), LINE).ok
+
+
+def test_break_reached_mid_ride_delays_the_arrival() -> None:
+    """A break window opening during the ride is taken then, and the arrival moves by its length."""
+    p = _day(("12:40", "12:50"), ("13:00", "15:00"))
+    route = time_steps(p, LINE, 0, ROUTE)
+    _, v1, v2 = route.stops
+    assert v1.start_s == hm("12:40")
+    (lunch,) = route.breaks
+    assert lunch.start_s == hm("13:00")
+    assert v2.arrival_s == v1.departure_s + 1000 + 1800
+    assert check_plan(p, Plan((route,), ()), LINE).ok
+
+
+def test_consecutive_pickups_at_one_office_merge_into_one_call() -> None:
+    """VROOM's pickups in a row at one office become one call collecting both documents."""
+    a = agent("A", breaks=(LUNCH,))
+    visits = [visit(f"V{k}", pickup_office="O1") for k in (1, 2)]
+    p = replace(problem([a], visits), offices=(OFFICE,))
+    raw = [
+        {"type": "start"},
+        {"type": "pickup", "id": 0},
+        {"type": "pickup", "id": 1},
+        {"type": "break", "id": 0},
+        {"type": "delivery", "id": 1},
+        {"type": "delivery", "id": 0},
+        {"type": "end"},
+    ]
+    assert steps_from_vroom(p, raw) == [
+        Step("pickup", 0, ("V1", "V2")),
+        Step("break", 0),
+        Step("visit", 1),
+        Step("visit", 0),
+    ]
+
+
+def test_touching_windows_are_joined_for_vroom() -> None:
+    """Back-to-back slots become one window (VROOM refuses touching ones); gaps stay."""
+    v = visit("V", windows=(("11:00", "13:00"), ("09:00", "11:00"), ("15:00", "17:00")))
+    assert merged_windows(v) == [(hm("09:00"), hm("13:00")), (hm("15:00"), hm("17:00"))]
+
+
+@pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
+def test_vroom_plan_of_a_generated_day_passes_the_checker() -> None:
+    """On a small day with every reality, VROOM's re-timed plan is valid and covers each visit."""
+    p = generate(40, 4, seed=3)
+    m = HaversineProvider().matrix(p.locations())
+    run = solve_vroom(p, m, time_limit_s=10)
+    report = check_plan(p, run.plan, m)
+    assert report.ok, report.summary()
+    ids = run.plan.served_ids() + [u.visit_id for u in run.plan.unassigned]
+    assert sorted(ids) == sorted(v.id for v in p.visits)
+    assert len(run.plan.served_ids()) > 0
+    assert any(s.kind == StopKind.PICKUP for r in run.plan.routes for s in r.stops)
+
+
+def test_comparison_needs_valid_plans_more_served_and_less_travel() -> None:
+    """The target is met only with valid plans, no fewer visits served and less travel."""
+    engine = {"solver": "engine", "visits": 10, "time_limit_s": 30.0, "checker_ok": True}
+    engine |= {"served": 10, "travel_s": 3600, "travel_h": 1.0}
+    peer = dict(engine, solver="vroom", served=9, travel_s=7200, travel_h=2.0)
+    assert districts.compare(engine, peer)["met"]
+    assert not districts.compare(dict(engine, served=8), peer)["met"]
+    assert not districts.compare(dict(engine, travel_s=7200), peer)["met"]
+    assert not districts.compare(dict(engine, checker_ok=False), peer)["met"]
+    failed = dict(engine, error="RuntimeError: boom")
+    assert districts.compare(failed, peer)["served_diff"] is None
