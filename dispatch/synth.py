@@ -11,7 +11,8 @@ By default a day also carries the field realities the engine must honour (each c
 off, or all at once with ``features=False``):
 
 - every agent takes a 30-minute lunch/prayer break starting 13:00-14:00 (on a Friday a
-  60-minute Friday-prayer break starting 12:45-13:30), fitted inside the shift;
+  60-minute Friday-prayer break starting 12:45-13:30); the shift is eight working hours plus
+  the break (09:00-17:30), and the break is fitted inside it;
 - about a fifth of the visits are document deliveries, each collected first at one of two or
   three issuing offices near town centres (NADRA centre, DLIMS licensing office, excise office);
 - about 5% of visits name a preferred agent (the one who took the application, one of the
@@ -412,7 +413,13 @@ def agent_breaks(shift: TimeWindow, date: dt.date) -> tuple[Break, ...]:
 
 
 def _with_breaks(agents: Sequence[Agent], date: dt.date) -> list[Agent]:
-    return [replace(a, breaks=agent_breaks(a.shift, date)) for a in agents]
+    """Each agent's break, the shift lengthened by it: eight working hours plus the break."""
+    spec = FRIDAY_BREAK if date.weekday() == FRIDAY else LUNCH_BREAK
+    out = []
+    for a in agents:
+        shift = TimeWindow(a.shift.start_s, a.shift.end_s + spec.duration_s)
+        out.append(replace(a, shift=shift, breaks=agent_breaks(shift, date)))
+    return out
 
 
 def _office_kind_weights(

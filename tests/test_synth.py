@@ -111,12 +111,22 @@ def test_visits_cluster_inside_the_district() -> None:
 
 
 def test_shifts_are_eight_hours_mostly_nine_to_five() -> None:
-    """Shifts last 8 hours and start at 08:00, 09:00 or 10:00, mostly 09:00."""
-    problem = generate(10, 60, seed=4)
+    """Plain shifts last 8 hours and start at 08:00, 09:00 or 10:00, mostly 09:00."""
+    problem = generate(10, 60, seed=4, features=False)
     starts = Counter(a.shift.start_s // 3600 for a in problem.agents)
     assert set(starts) <= {8, 9, 10}
     assert starts[9] > len(problem.agents) / 2
     assert all(a.shift.end_s - a.shift.start_s == 8 * 3600 for a in problem.agents)
+
+
+@pytest.mark.parametrize("date", [dt.date(2026, 11, 30), dt.date(2026, 12, 4)])
+def test_shifts_with_breaks_add_the_break_to_eight_working_hours(date: dt.date) -> None:
+    """With breaks a shift starts as the plain one and lasts 8 hours plus its break."""
+    plain = generate(10, 30, seed=4, date=date, features=False)
+    full = generate(10, 30, seed=4, date=date)
+    for a, b in zip(plain.agents, full.agents, strict=True):
+        (owed,) = b.breaks
+        assert b.shift == TimeWindow(a.shift.start_s, a.shift.end_s + owed.duration_s)
 
 
 def test_max_visits_and_empty_sizes() -> None:
