@@ -12,7 +12,15 @@ keeps improving. What PyVRP is told here is a faithful subset of the problem:
 - a visit with several booked slots becomes one client per slot in a mutually exclusive group;
 - ``max_visits`` is one more load dimension in which every visit weighs one;
 - droppable visits carry a prize equal to their drop penalty, so PyVRP weighs serving against
-  travel exactly as the full model does.
+  travel exactly as the full model does;
+- breaks are not placed: each agent's route may only last its shift minus its breaks (a
+  break that must start before the shift delays the start instead).
+
+A ride into a delivery passes by its office (:func:`_via_offices`), so routes group
+deliveries behind one call. PyVRP knows no office calls as stops, no lateness (soft windows
+are hard here), no balance and no preferences; :mod:`dispatch.solver.repair` completes the
+routes (inserting office calls, placing breaks) and drops what no longer fits before the full
+model reads them.
 
 When the profiles would take too much memory the adapter declines and the caller searches
 without a warm start.
@@ -31,6 +39,7 @@ from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCrit
 
 from dispatch.geo.matrix import TravelMatrix
 from dispatch.model import DAY_S, Problem
+from dispatch.solver.schedule import breaks_in_play
 
 # A travel time that makes an arc useless (forbidden): longer than any shift.
 UNREACHABLE_S = 4 * DAY_S
@@ -70,6 +79,36 @@ def _agent_matrix_s(base: npt.NDArray[np.int64], speed_factor: float) -> npt.NDA
     if speed_factor == 1.0:
         return base
     return np.ceil(base / speed_factor - 1e-9).astype(np.int64)
+
+
+def _via_offices(
+    problem: Problem,
+    full: npt.NDArray[np.int64],
+    ids: npt.NDArray[np.int64],
+    n_depots: int,
+    candidates: Sequence[int],
+    base: npt.NDArray[np.int64],
+) -> None:
+    """Make the ride into a delivery pass by its office (and the call's time), in place.
+
+    From another delivery of the same office the ride stays direct: the route is taken to have
+    called there already. So a run of deliveries from one office pays one call, as in the full
+    model; a route that returns to an office it called at before pays again here, an
+    overestimate the repair step does not repeat.
+    """
+    office_of = {o.id: pos for pos, o in enumerate(problem.offices)}
+    call_office = np.full(len(ids), -1, dtype=np.int64)
+    for k, v in enumerate(candidates):
+        office_id = problem.visits[v].pickup_office
+        if office_id is not None and office_id in office_of:
+            call_office[n_depots + k] = office_of[office_id]
+    for col in np.flatnonzero(call_office >= 0):
+        o = int(call_office[col])
+        office = problem.offices[o]
+        at = problem.office_index(o)
+        via = full[ids, at] + office.pickup_s + full[at, ids[col]]
+        rows = call_office != o
+        base[rows, col] = via[rows]
 
 
 def _build(
@@ -114,7 +153,9 @@ def _build(
     n_depots = len(depot_ids)
     n_loc = len(matrix_ids)
     ids = np.asarray(matrix_ids, dtype=np.int64)
-    base = _travel_matrix_s(matrix)[np.ix_(ids, ids)]
+    full = _travel_matrix_s(matrix)
+    base = full[np.ix_(ids, ids)]
+    _via_offices(problem, full, ids, n_depots, candidates, base)
 
     # Which candidates each agent may serve: presolve's single-visit test (skills, capacity,
     # pins, reach), the same restriction the OR-Tools model applies.
@@ -206,16 +247,19 @@ def _build(
         spare_prizes += (len(members) - 1) * (prize or 0)
 
     depots = [pyvrp.Depot(location=i) for i in range(n_depots)]
-    type_key: dict[tuple[int, int, int, int, int, tuple[int, ...]], int] = {}
+    type_key: dict[tuple[int, int, int, int, int, tuple[int, ...], int], int] = {}
     type_agents: list[list[int]] = []
     for a, agent in enumerate(agents):
+        rests, depart_s = breaks_in_play(agent)
+        working_s = max(0, agent.shift.end_s - depart_s - sum(b.duration_s for b in rests))
         key = (
             depot_index[problem.start_index(a)],
             depot_index[problem.end_index(a)],
-            agent.shift.start_s,
+            min(depart_s, agent.shift.end_s),
             agent.shift.end_s,
             profile_key[(agent.speed_factor, allowed[a])],
             tuple(capacity(a)),
+            working_s,
         )
         if key not in type_key:
             type_key[key] = len(type_agents)
@@ -223,7 +267,7 @@ def _build(
         type_agents[type_key[key]].append(a)
     vehicle_types = []
     for key, t in type_key.items():
-        start, end, early, late, profile, cap = key
+        start, end, early, late, profile, cap, working_s = key
         vehicle_types.append(
             pyvrp.VehicleType(
                 num_available=len(type_agents[t]),
@@ -232,6 +276,7 @@ def _build(
                 end_depot=end,
                 tw_early=early,
                 tw_late=late,
+                shift_duration=working_s,
                 profile=profile,
             )
         )
@@ -262,6 +307,19 @@ class _BestWatcher(pyvrp.IteratedLocalSearchCallbacks):
         if best.is_feasible():
             dropped = int(best.uncollected_prizes()) - self.spare_prizes
             self.on_best_cb(int(best.distance()) + dropped, int(best.num_clients()))
+
+
+def ils_is_exact(problem: Problem) -> bool:
+    """Whether the ILS phase knows every rule and cost of ``problem`` (see the module docstring),
+    so that its objective is the full model's."""
+    if problem.balance_weight > 0 or problem.offices:
+        return False
+    if any(breaks_in_play(a)[0] for a in problem.agents):
+        return False
+    return not any(
+        v.pickup_office is not None or v.preferred_agent is not None or v.max_late_s > 0
+        for v in problem.visits
+    )
 
 
 def ils_routes(

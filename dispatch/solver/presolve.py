@@ -6,14 +6,18 @@ with the most specific reason, checked in this order:
 
 1. ``no_agents``: nobody is on shift;
 2. ``no_skilled_agent``: no agent has every skill the visit needs;
-3. ``capacity_or_time``: every skilled agent's capacity (``max_visits`` or a named capacity) is
-   too small for this visit alone;
-4. ``window_outside_shifts``: no window leaves room to serve the visit inside a capable agent's
-   shift, travel aside;
+3. ``capacity``: every skilled agent's capacity (``max_visits`` or a named capacity) is too
+   small for this visit alone;
+4. ``window_outside_shifts``: no window (lateness allowance included) leaves room to serve the
+   visit inside a capable agent's shift, travel aside;
 5. ``unreachable_in_window``: no capable agent can leave its start at or after its shift start,
-   reach the visit, start inside a window, finish and get back to its end by its shift end.
+   reach the visit, start inside a window, finish and get back to its end by its shift end;
+6. ``office_closed_for_pickup``: for a delivery, no agent who can reach the visit can also call
+   at its office first, within the office's opening hours, and still be in time;
+7. ``break_conflict``: the trip fits, but not around the breaks of any agent who could make it.
 
-A visit pinned to an agent (``required_agent``) is judged against that agent only.
+A visit pinned to an agent (``required_agent``) is judged against that agent only. Messages
+name the agents considered at the step that failed.
 
 The same single-visit test restricts which agents the model may give a visit to, which prunes
 the search. It is exact when travel obeys the triangle inequality (haversine and shortest-path
@@ -23,12 +27,27 @@ to agents who could also serve it alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dispatch.geo.matrix import TravelMatrix
-from dispatch.model import Agent, Problem, TimeWindow, Visit, can_serve
-from dispatch.plan import Reason, Unassigned
+from dispatch.model import Agent, Problem, Visit, can_serve
+from dispatch.plan import Reason, StopKind, Unassigned
+from dispatch.solver.schedule import RouteTimer, Step, actual_travel
+from dispatch.solver.windows import earliest_start_s, sorted_windows
+
+__all__ = [
+    "Presolve",
+    "agents_text",
+    "earliest_start_s",
+    "eligible_agents",
+    "presolve",
+    "presolve_unassigned",
+    "sorted_windows",
+]
+
+# At most this many agent ids are listed in a message.
+MAX_LISTED_AGENTS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,33 +80,21 @@ def presolve(problem: Problem, matrix: TravelMatrix) -> Presolve:
     allowed: list[tuple[int, ...]] = []
     unassigned: dict[int, Unassigned] = {}
     for v, visit in enumerate(problem.visits):
-        agents, reason = _visit_agents(problem, matrix, usable, v)
+        agents, reason, considered = _visit_agents(problem, matrix, usable, v)
         allowed.append(agents)
         if reason is not None:
-            unassigned[v] = Unassigned(visit.id, reason, _message(problem, visit, reason))
+            text = _message(problem, visit, reason)
+            if considered:
+                text += f" Agents considered: {agents_text(problem, considered)}."
+            unassigned[v] = Unassigned(visit.id, reason, text)
     return Presolve(tuple(allowed), unassigned, usable)
 
 
-def sorted_windows(windows: Iterable[TimeWindow]) -> list[TimeWindow]:
-    """Windows by start, overlapping or touching ones merged (service may start in any)."""
-    merged: list[TimeWindow] = []
-    for w in sorted(windows, key=lambda w: (w.start_s, w.end_s)):
-        if merged and w.start_s <= merged[-1].end_s + 1:
-            last = merged[-1]
-            merged[-1] = TimeWindow(last.start_s, max(last.end_s, w.end_s))
-        else:
-            merged.append(w)
-    return merged
-
-
-def earliest_start_s(windows: Iterable[TimeWindow], arrival_s: int) -> int | None:
-    """The earliest service start at or after ``arrival_s`` inside a window, if any."""
-    best: int | None = None
-    for w in windows:
-        if arrival_s <= w.end_s:
-            start = max(arrival_s, w.start_s)
-            best = start if best is None else min(best, start)
-    return best
+def agents_text(problem: Problem, agents: Sequence[int]) -> str:
+    """Agent ids for a message, the first :data:`MAX_LISTED_AGENTS` of them."""
+    ids = [problem.agents[a].id for a in agents[:MAX_LISTED_AGENTS]]
+    more = len(agents) - len(ids)
+    return ", ".join(ids) + (f" and {more} more" if more > 0 else "")
 
 
 def eligible_agents(problem: Problem, visit: Visit) -> list[int]:
@@ -95,6 +102,16 @@ def eligible_agents(problem: Problem, visit: Visit) -> list[int]:
     if visit.required_agent is None:
         return list(range(len(problem.agents)))
     return [a for a, agent in enumerate(problem.agents) if agent.id == visit.required_agent]
+
+
+def office_position(problem: Problem, visit: Visit) -> int | None:
+    """Position of the office a delivery collects from (None for other visits or unknown)."""
+    if visit.pickup_office is None:
+        return None
+    for pos, office in enumerate(problem.offices):
+        if office.id == visit.pickup_office:
+            return pos
+    return None
 
 
 def _agent_usable(problem: Problem, matrix: TravelMatrix, a: int) -> bool:
@@ -112,58 +129,82 @@ def _has_room(agent: Agent, visit: Visit) -> bool:
     return all(amount <= agent.capacities.get(name, 0) for name, amount in visit.demand.items())
 
 
-def _window_meets_shift(agent: Agent, windows: Iterable[TimeWindow], duration_s: int) -> bool:
-    """Some service start lies in a window and lets the service end by the shift end."""
+def _window_meets_shift(agent: Agent, visit: Visit, duration_s: int) -> bool:
+    """Some service start lies in a window (or its lateness allowance) and lets the service
+    end by the shift end."""
     latest_start_s = agent.shift.end_s - duration_s
-    return any(max(w.start_s, agent.shift.start_s) <= min(w.end_s, latest_start_s) for w in windows)
-
-
-def _serves_alone(problem: Problem, matrix: TravelMatrix, a: int, v: int, duration_s: int) -> bool:
-    """Agent ``a`` leaves at its shift start, serves visit ``v`` and is back by its shift end."""
-    agent = problem.agents[a]
-    visit = problem.visits[v]
-    node = problem.visit_index(v)
-    depart_s = agent.shift.start_s
-    arrival_s = depart_s + matrix.travel_s(
-        problem.start_index(a), node, depart_s, agent.speed_factor
+    allowance_s = max(0, visit.max_late_s)
+    return any(
+        max(w.start_s, agent.shift.start_s) <= min(w.end_s + allowance_s, latest_start_s)
+        for w in visit.windows
     )
-    # Each window is tried: with congestion a later start may ride home faster.
-    for w in visit.windows:
-        start_s = max(arrival_s, w.start_s)
-        if start_s > w.end_s:
-            continue
-        leave_s = start_s + duration_s
-        ride_s = matrix.travel_s(node, problem.end_index(a), leave_s, agent.speed_factor)
-        if leave_s + ride_s <= agent.shift.end_s:
-            return True
-    return False
+
+
+def _serves_alone(
+    problem: Problem,
+    matrix: TravelMatrix,
+    a: int,
+    v: int,
+    *,
+    office: int | None,
+    breaks: bool,
+) -> bool:
+    """Agent ``a`` leaves its start, serves visit ``v`` (calling at ``office`` first, if
+    given) and is back by its shift end, taking its breaks or, with ``breaks`` false, none."""
+    agent = problem.agents[a]
+    timer = RouteTimer(
+        problem, a, actual_travel(matrix, agent.speed_factor), ignore_breaks=not breaks
+    )
+    steps = [Step(StopKind.VISIT, v)]
+    if office is not None:
+        steps.insert(0, Step(StopKind.PICKUP, office, (v,)))
+    states = timer.initial()
+    for number, step in enumerate(steps):
+        states = timer.advance(states, step, number)
+        if not states:
+            return False
+    return timer.finish(states) is not None
 
 
 def _visit_agents(
     problem: Problem, matrix: TravelMatrix, usable: tuple[bool, ...], v: int
-) -> tuple[tuple[int, ...], Reason | None]:
+) -> tuple[tuple[int, ...], Reason | None, list[int]]:
+    """Allowed agents, or the reason there are none and the agents considered last."""
     if not problem.agents:
-        return (), Reason.NO_AGENTS
+        return (), Reason.NO_AGENTS, []
     visit = problem.visits[v]
     needs = problem.required_skills(visit)
     skilled = [a for a in eligible_agents(problem, visit) if can_serve(problem.agents[a], needs)]
     if not skilled:
-        return (), Reason.NO_SKILLED_AGENT
+        return (), Reason.NO_SKILLED_AGENT, []
     roomy = [a for a in skilled if _has_room(problem.agents[a], visit)]
     if not roomy:
-        return (), Reason.CAPACITY_OR_TIME
+        return (), Reason.CAPACITY, skilled
     duration_s = problem.visit_duration_s(visit)
-    timely = [a for a in roomy if _window_meets_shift(problem.agents[a], visit.windows, duration_s)]
+    timely = [a for a in roomy if _window_meets_shift(problem.agents[a], visit, duration_s)]
     if not timely:
-        return (), Reason.WINDOW_OUTSIDE_SHIFTS
-    able = [a for a in timely if _serves_alone(problem, matrix, a, v, duration_s)]
+        return (), Reason.WINDOW_OUTSIDE_SHIFTS, roomy
+    able = [a for a in timely if _serves_alone(problem, matrix, a, v, office=None, breaks=False)]
     if not able:
-        return (), Reason.UNREACHABLE_IN_WINDOW
-    allowed = tuple(a for a in able if usable[a])
+        return (), Reason.UNREACHABLE_IN_WINDOW, timely
+    office = office_position(problem, visit)
+    if visit.pickup_office is not None:
+        if office is None:
+            return (), Reason.OFFICE_CLOSED_FOR_PICKUP, able
+        calling = [
+            a for a in able if _serves_alone(problem, matrix, a, v, office=office, breaks=False)
+        ]
+        if not calling:
+            return (), Reason.OFFICE_CLOSED_FOR_PICKUP, able
+        able = calling
+    resting = [a for a in able if _serves_alone(problem, matrix, a, v, office=office, breaks=True)]
+    if not resting:
+        return (), Reason.BREAK_CONFLICT, able
+    allowed = tuple(a for a in resting if usable[a])
     if not allowed:
         # Only on a matrix without the triangle inequality: the visit is on a shortcut.
-        return (), Reason.CAPACITY_OR_TIME
-    return allowed, None
+        return (), Reason.CAPACITY_OR_TIME, resting
+    return allowed, None, []
 
 
 def _clock(t_s: int) -> str:
@@ -190,6 +231,14 @@ def _whose(visit: Visit) -> str:
     return "any agent with the skills for it"
 
 
+def _office_text(problem: Problem, visit: Visit) -> str:
+    for office in problem.offices:
+        if office.id == visit.pickup_office:
+            hours = f"{_clock(office.opening.start_s)}-{_clock(office.opening.end_s)}"
+            return f"office {office.id} (open {hours}, a {office.pickup_s // 60}-minute call)"
+    return f"office {visit.pickup_office!r}, which is not in the problem"
+
+
 def _message(problem: Problem, visit: Visit, reason: Reason) -> str:
     name = f"Visit {visit.id}"
     if reason is Reason.NO_AGENTS:
@@ -202,17 +251,28 @@ def _message(problem: Problem, visit: Visit, reason: Reason) -> str:
                 f"{visit.required_agent}, who does not have all of them."
             )
         return f"{name} needs skills {{{skills}}}; no agent has all of them."
-    if reason is Reason.CAPACITY_OR_TIME:
+    if reason in (Reason.CAPACITY, Reason.CAPACITY_OR_TIME):
         demand = ", ".join(f"{k}: {n}" for k, n in sorted(visit.demand.items()))
         needs = f" needs {{{demand}}};" if demand else ""
         return f"{name}{needs} {_who(visit)} has the capacity or visit allowance to take it."
     windows = _windows_text(visit)
+    late = f" (or up to {visit.max_late_s // 60} min late)" if visit.max_late_s > 0 else ""
     if reason is Reason.WINDOW_OUTSIDE_SHIFTS:
         return (
-            f"{name} must start within {windows}, which leaves no time to serve it inside the "
-            f"shift of {_whose(visit)}."
+            f"{name} must start within {windows}{late}, which leaves no time to serve it "
+            f"inside the shift of {_whose(visit)}."
+        )
+    if reason is Reason.OFFICE_CLOSED_FOR_PICKUP:
+        return (
+            f"{name} delivers documents from {_office_text(problem, visit)}; {_who(visit)} "
+            f"can call there within its opening hours and still start within {windows}{late}."
+        )
+    if reason is Reason.BREAK_CONFLICT:
+        return (
+            f"{name} must start within {windows}{late}; the agents who could get there in time "
+            "cannot fit it around their breaks."
         )
     return (
-        f"{name} must start within {windows}; {_who(visit)} can get there in time, serve it "
-        "and be back by the end of the shift."
+        f"{name} must start within {windows}{late}; {_who(visit)} can get there in time, serve "
+        "it and be back by the end of the shift."
     )

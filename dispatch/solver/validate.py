@@ -38,7 +38,14 @@ def validate_inputs(
         )
     elif expected and int(matrix.duration_s.min()) < 0:
         issues.append(InputIssue("matrix.duration_s", "travel times must not be negative"))
+    if not (problem.balance_weight >= 0 and math.isfinite(problem.balance_weight)):
+        issues.append(
+            InputIssue(
+                "balance_weight", f"must be a non-negative number, got {problem.balance_weight}"
+            )
+        )
     issues += _agent_issues(problem)
+    issues += _office_issues(problem)
     issues += _visit_issues(problem)
     if issues:
         raise InputError(issues)
@@ -67,6 +74,37 @@ def _agent_issues(problem: Problem) -> list[InputIssue]:
                 issues.append(
                     InputIssue(f"{where}.capacities.{name}", f"must not be negative, got {amount}")
                 )
+        names: set[str] = set()
+        for b, rest in enumerate(agent.breaks):
+            b_where = f"{where}.breaks[{b}] ({rest.name!r})"
+            if rest.name in names:
+                issues.append(InputIssue(f"{b_where}.name", "duplicate break name for this agent"))
+            names.add(rest.name)
+            if rest.duration_s < 0:
+                issues.append(
+                    InputIssue(
+                        f"{b_where}.duration_s", f"must not be negative, got {rest.duration_s}"
+                    )
+                )
+            if rest.window.start_s > rest.window.end_s:
+                issues.append(InputIssue(f"{b_where}.window", "window ends before it starts"))
+    return issues
+
+
+def _office_issues(problem: Problem) -> list[InputIssue]:
+    issues: list[InputIssue] = []
+    seen: set[str] = set()
+    for k, office in enumerate(problem.offices):
+        where = f"offices[{k}] (id {office.id!r})"
+        if office.id in seen:
+            issues.append(InputIssue(f"{where}.id", "duplicate office id"))
+        seen.add(office.id)
+        if office.opening.start_s > office.opening.end_s:
+            issues.append(InputIssue(f"{where}.opening", "closes before it opens"))
+        if office.pickup_s < 0:
+            issues.append(
+                InputIssue(f"{where}.pickup_s", f"must not be negative, got {office.pickup_s}")
+            )
     return issues
 
 
@@ -75,6 +113,7 @@ def _visit_issues(problem: Problem) -> list[InputIssue]:
     seen: set[str] = set()
     codes = {s.code for s in problem.services}
     agent_ids = {a.id for a in problem.agents}
+    office_ids = {o.id for o in problem.offices}
     for n, visit in enumerate(problem.visits):
         where = f"visits[{n}] (id {visit.id!r})"
         if visit.id in seen:
@@ -96,6 +135,24 @@ def _visit_issues(problem: Problem) -> list[InputIssue]:
                     f"pinned to agent {visit.required_agent!r}, who is not in the problem",
                 )
             )
+        if visit.preferred_agent is not None and visit.preferred_agent not in agent_ids:
+            issues.append(
+                InputIssue(
+                    f"{where}.preferred_agent",
+                    f"prefers agent {visit.preferred_agent!r}, who is not in the problem",
+                )
+            )
+        if visit.pickup_office is not None and visit.pickup_office not in office_ids:
+            issues.append(
+                InputIssue(
+                    f"{where}.pickup_office",
+                    f"collects from office {visit.pickup_office!r}, which is not in the problem",
+                )
+            )
+        for name in ("max_late_s", "late_cost_per_min"):
+            value = getattr(visit, name)
+            if value < 0:
+                issues.append(InputIssue(f"{where}.{name}", f"must not be negative, got {value}"))
         for name, amount in visit.demand.items():
             if amount < 0:
                 issues.append(

@@ -80,8 +80,9 @@ def test_capacity_too_small_for_the_visit_alone() -> None:
     """A visit demanding more than any skilled agent carries cannot be served alone."""
     p = problem([agent("A", capacities={"cash": 10})], [visit("V1", demand={"cash": 11})])
     found = presolve_unassigned(p, line_matrix([0, 0, 0]))
-    assert found[0].reason is Reason.CAPACITY_OR_TIME
+    assert found[0].reason is Reason.CAPACITY
     assert "cash: 11" in found[0].message
+    assert found[0].message.endswith("Agents considered: A.")
 
 
 def test_allowed_agents_are_those_able_alone() -> None:

@@ -8,7 +8,7 @@ import pytest
 from dispatch.check import check_plan
 from dispatch.errors import InputError
 from dispatch.geo.matrix import CongestionProfile, HaversineProvider, TravelMatrix
-from dispatch.model import Problem
+from dispatch.model import Break, Problem, TimeWindow
 from dispatch.plan import Plan, Reason
 from dispatch.solver import SearchProgress, solve
 from dispatch.synth import generate
@@ -63,6 +63,7 @@ def test_solver_facts_are_reported(district: tuple[Problem, TravelMatrix]) -> No
         "metaheuristic",
         "warm_start",
         "ils_iterations",
+        "warm_start_dropped",
     }
     assert facts["warm_start"] == "pyvrp-ils"
     assert 0 < facts["ils_iterations"] <= 500
@@ -152,3 +153,21 @@ def test_pin_to_an_unknown_agent_is_an_input_error() -> None:
     with pytest.raises(InputError) as caught:
         solve(p, line_matrix([0, 0, 0]), solution_limit=1)
     assert [issue.where for issue in caught.value.issues] == ["visits[0] (id 'V1').required_agent"]
+
+
+def test_bad_field_day_rules_are_all_reported_by_name() -> None:
+    """An unknown office, an unknown preferred agent, negative lateness and a doubled break
+    name are each refused, naming the item and field."""
+    rest = Break("lunch", 1800, TimeWindow(hm("12:00"), hm("13:00")))
+    p = problem(
+        [agent("A", breaks=(rest, rest))],
+        [visit("V1", pickup_office="NOWHERE", preferred_agent="Z", max_late_s=-60)],
+    )
+    with pytest.raises(InputError) as caught:
+        solve(p, line_matrix([0, 0, 0]), solution_limit=1)
+    assert [issue.where for issue in caught.value.issues] == [
+        "agents[0] (id 'A').breaks[1] ('lunch').name",
+        "visits[0] (id 'V1').preferred_agent",
+        "visits[0] (id 'V1').pickup_office",
+        "visits[0] (id 'V1').max_late_s",
+    ]

@@ -207,7 +207,7 @@ def test_named_capacity_forces_a_drop() -> None:
     plan = solved(p, line_matrix([100, 100, 100, 0, 0, 0, 0]))
     assert order_of(plan, "A") == ["V2"]
     assert plan.route_of("B") is None
-    assert reasons(plan) == {"V1": Reason.CAPACITY_OR_TIME, "V3": Reason.CAPACITY_OR_TIME}
+    assert reasons(plan) == {"V1": Reason.CAPACITY_OR_TIME, "V3": Reason.CAPACITY}
     message = next(u.message for u in plan.unassigned if u.visit_id == "V3")
     assert "V3" in message and "documents: 5" in message
 

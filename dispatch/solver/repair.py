@@ -1,0 +1,246 @@
+"""Turning proposed visit orders into routes the routing model accepts as a first solution.
+
+The ILS phase (:mod:`dispatch.solver.ils`) knows no breaks, no office calls and no lateness.
+Before OR-Tools reads its routes they are completed and repaired here, stop by stop:
+
+- a delivery gets a call at its office in the earlier gap where the detour is least and the
+  route still fits, unless the route already calls there earlier (then that call collects it
+  too, at no extra time);
+- each stop is timed as the model times it (worst-hour travel, breaks placed by
+  :class:`dispatch.solver.schedule.RouteTimer`); a visit that would break a rule (a window,
+  office hours, a break, the shift end, ``max_visits`` or a capacity) is left out, and the
+  route goes on without it;
+- the visits left out (and those the proposal did not serve) are then offered, most important
+  first, to the gaps of any allowed agent's route where they add the least ride, a few gaps
+  each (:data:`MAX_INSERT_TRIES`), and kept where they fit.
+
+``ReadAssignmentFromRoutes`` then accepts the routes and the search goes on from there. A visit
+with one node per slot takes the node of the slot its service falls in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from dispatch.geo.matrix import TravelMatrix
+from dispatch.model import Problem
+from dispatch.plan import StopKind
+from dispatch.solver.build import RoutingBuild
+from dispatch.solver.penalties import tier
+from dispatch.solver.schedule import RouteTimer, State, Step, legs_of, model_travel
+from dispatch.solver.windows import sorted_windows
+
+# Gaps tried for a new office call, least detour first.
+MAX_CALL_TRIES = 4
+# Gaps tried for a visit left out, least detour first, over all allowed agents' routes.
+MAX_INSERT_TRIES = 8
+
+
+def warm_routes(
+    problem: Problem,
+    matrix: TravelMatrix,
+    build: RoutingBuild,
+    proposed: Mapping[int, Sequence[int]],
+    allowed: Sequence[Sequence[int]],
+) -> tuple[dict[int, list[int]], int]:
+    """Model nodes per agent for the proposed visit orders (``allowed[v]``: the agents who may
+    serve visit position ``v``), and how many proposed visits were finally left out."""
+    drafts = {k: _Draft(problem, matrix, build, k) for k in range(len(problem.agents))}
+    left_out: list[int] = []
+    proposed_count = 0
+    for k in sorted(proposed):
+        for v in proposed[k]:
+            proposed_count += 1
+            if v not in build.visit_nodes or not drafts[k].append(v):
+                left_out.append(v)
+    routed = {v for k in proposed for v in proposed[k]}
+    left_out += [v for v in build.visit_order if v not in routed]
+    still_out = 0
+    for v in sorted(dict.fromkeys(left_out), key=lambda v: (-tier(problem.visits[v]), v)):
+        if v in build.visit_nodes and _reinsert(problem, matrix, drafts, allowed[v], v):
+            continue
+        if v in routed:
+            still_out += 1
+    routes = {k: nodes for k, d in drafts.items() if (nodes := d.nodes())}
+    return routes, still_out
+
+
+def _reinsert(
+    problem: Problem,
+    matrix: TravelMatrix,
+    drafts: Mapping[int, _Draft],
+    agents: Sequence[int],
+    v: int,
+) -> bool:
+    """Insert visit ``v`` where it adds the least ride and fits, trying a few gaps."""
+    target = problem.visit_index(v)
+    duration = matrix.duration_s
+    options: list[tuple[int, int, int]] = []
+    for k in agents:
+        draft = drafts[k]
+        if not draft.has_room(v):
+            continue
+        locs = np.array(draft.locations(), dtype=np.intp)
+        extra = (
+            duration[locs[:-1], target] + duration[target, locs[1:]] - duration[locs[:-1], locs[1:]]
+        )
+        options += [(int(extra[at]), k, at) for at in range(len(extra))]
+    options.sort()
+    return any(drafts[k].insert(v, at) for _, k, at in options[:MAX_INSERT_TRIES])
+
+
+class _Draft:
+    """One agent's route under repair: its steps and the timer states after each prefix."""
+
+    def __init__(self, problem: Problem, matrix: TravelMatrix, build: RoutingBuild, k: int):
+        self.problem = problem
+        self.build = build
+        self.k = k
+        self.agent = problem.agents[k]
+        self.travel = model_travel(matrix, self.agent.speed_factor)
+        self.timer = RouteTimer(problem, k, self.travel)
+        self.steps: list[Step] = []
+        self.prefix: list[list[State]] = [self.timer.initial()]
+        self.load: dict[str, int] = {}
+        self.served = 0
+
+    def locations(self) -> list[int]:
+        """Matrix indices: the start, every stop, the end."""
+        return (
+            [self.problem.start_index(self.k)]
+            + [self._location(st) for st in self.steps]
+            + [self.problem.end_index(self.k)]
+        )
+
+    def _location(self, step: Step) -> int:
+        if step.kind == StopKind.PICKUP:
+            return self.problem.office_index(step.pos)
+        return self.problem.visit_index(step.pos)
+
+    def has_room(self, v: int) -> bool:
+        """``max_visits`` and capacities allow one more visit ``v``."""
+        if self.agent.max_visits is not None and self.served >= self.agent.max_visits:
+            return False
+        return all(
+            self.load.get(name, 0) + amount <= self.agent.capacities.get(name, 0)
+            for name, amount in self.problem.visits[v].demand.items()
+            if amount
+        )
+
+    def _office(self, v: int) -> int | None:
+        pickup = self.build.pickup_node_of.get(v)
+        if pickup is None:
+            return None
+        return self.build.pickup_nodes[pickup - len(self.build.node_visits)][0]
+
+    def _retime(self, at: int, tail: Sequence[Step]) -> list[list[State]] | None:
+        """States after each of ``tail`` following ``steps[:at]``, if it all fits."""
+        states = self.prefix[at]
+        out = []
+        for number, step in enumerate(tail, start=at):
+            states = self.timer.advance(states, step, number)
+            if not states:
+                return None
+            out.append(states)
+        return out if self.timer.finish(states) is not None else None
+
+    def _commit(self, at: int, tail: list[Step], timed: list[list[State]], v: int) -> None:
+        self.steps[at:] = tail
+        self.prefix[at + 1 :] = timed
+        self.served += 1
+        for name, amount in self.problem.visits[v].demand.items():
+            self.load[name] = self.load.get(name, 0) + amount
+
+    def _call_before(self, office: int, at: int) -> int | None:
+        for i in range(at):
+            step = self.steps[i]
+            if step.kind == StopKind.PICKUP and step.pos == office:
+                return i
+        return None
+
+    def append(self, v: int) -> bool:
+        """Serve ``v`` after the current last stop (calling at its office first if needed)."""
+        office = self._office(v)
+        if office is None or self._call_before(office, len(self.steps)) is not None:
+            return self.insert(v, len(self.steps))
+        if not self.has_room(v):
+            return False
+        call = Step(StopKind.PICKUP, office, (v,))
+        here = Step(StopKind.VISIT, v)
+        locs = self.locations()[:-1]
+        office_loc = self.problem.office_index(office)
+        after = [*locs[1:], self.problem.visit_index(v)]
+        gaps = sorted(
+            (
+                self.travel(a, office_loc, 0)
+                + self.travel(office_loc, b, 0)
+                - self.travel(a, b, 0),
+                -at,
+            )
+            for at, (a, b) in enumerate(zip(locs, after, strict=True))
+        )
+        for _, minus_at in gaps[:MAX_CALL_TRIES]:
+            at = -minus_at
+            tail = [call, *self.steps[at:], here]
+            timed = self._retime(at, tail)
+            if timed is not None:
+                self._commit(at, tail, timed, v)
+                return True
+        return False
+
+    def insert(self, v: int, at: int) -> bool:
+        """Serve ``v`` before ``steps[at]``; a delivery uses an earlier call at its office or,
+        failing that, calls there just before."""
+        if not self.has_room(v):
+            return False
+        here = Step(StopKind.VISIT, v)
+        office = self._office(v)
+        call_at = None if office is None else self._call_before(office, at)
+        if office is not None and call_at is None:
+            tail = [Step(StopKind.PICKUP, office, (v,)), here, *self.steps[at:]]
+        else:
+            tail = [here, *self.steps[at:]]
+        timed = self._retime(at, tail)
+        if timed is None:
+            return False
+        self._commit(at, tail, timed, v)
+        if call_at is not None:
+            call = self.steps[call_at]
+            self.steps[call_at] = Step(StopKind.PICKUP, call.pos, (*call.collects, v))
+        return True
+
+    def nodes(self) -> list[int]:
+        """The route as model nodes (empty for an idle agent)."""
+        if not self.steps:
+            return []
+        finish = self.timer.finish(self.prefix[-1])
+        if finish is None:  # cannot happen: every committed prefix finishes
+            return []
+        starts = [leg.start_s for leg in legs_of(finish.state)]
+        nodes: list[int] = []
+        for step, start_s in zip(self.steps, starts, strict=True):
+            if step.kind == StopKind.PICKUP:
+                nodes.extend(self.build.pickup_node_of[v] for v in step.collects)
+            else:
+                nodes.append(_node_for(self.problem, self.build, step.pos, start_s))
+        return nodes
+
+
+def _node_for(problem: Problem, build: RoutingBuild, v: int, start_s: int) -> int:
+    """The visit's node whose slot (lateness included) holds the service start."""
+    nodes = build.visit_nodes[v]
+    if len(nodes) == 1:
+        return nodes[0]
+    visit = problem.visits[v]
+    windows = sorted_windows(visit.windows)
+    allowance_s = max(0, visit.max_late_s)
+    for n in nodes:
+        slot = build.node_windows[n]
+        if slot is None:
+            return n
+        w = windows[slot]
+        if w.start_s <= start_s <= w.end_s + allowance_s:
+            return n
+    return nodes[0]

@@ -1,0 +1,29 @@
+"""Booked slots as the solver reads them: merged, ordered, and the earliest start in them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from dispatch.model import TimeWindow
+
+
+def sorted_windows(windows: Iterable[TimeWindow]) -> list[TimeWindow]:
+    """Windows by start, overlapping or touching ones merged (service may start in any)."""
+    merged: list[TimeWindow] = []
+    for w in sorted(windows, key=lambda w: (w.start_s, w.end_s)):
+        if merged and w.start_s <= merged[-1].end_s + 1:
+            last = merged[-1]
+            merged[-1] = TimeWindow(last.start_s, max(last.end_s, w.end_s))
+        else:
+            merged.append(w)
+    return merged
+
+
+def earliest_start_s(windows: Iterable[TimeWindow], arrival_s: int) -> int | None:
+    """The earliest service start at or after ``arrival_s`` inside a window, if any."""
+    best: int | None = None
+    for w in windows:
+        if arrival_s <= w.end_s:
+            start = max(arrival_s, w.start_s)
+            best = start if best is None else min(best, start)
+    return best
