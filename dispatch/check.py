@@ -724,10 +724,12 @@ class _Checker:
     ) -> str:
         """Why ``reason`` is provably false for ``visit``, or '' if it may be true.
 
-        Only claims that a simple witness disproves are flagged. The witness for the window and
-        reachability claims must be an agent who could take the visit at all (skills, pin,
-        room in ``max_visits`` and capacities); a delivery's office call is not modelled, so
-        reachability is not judged for deliveries.
+        Only claims that a simple witness disproves are flagged. The witness for the window,
+        reachability and break claims must be an agent who could take the visit at all (skills,
+        pin, room in ``max_visits`` and capacities); a delivery's office call is not modelled,
+        so reachability and breaks are not judged for deliveries. A capacity claim is false if
+        some skilled agent has room for the visit alone; an office claim, for a visit that is
+        not a delivery.
         """
         if reason == Reason.NO_AGENTS:
             n_agents = len(self.problem.agents)
@@ -737,6 +739,20 @@ class _Checker:
         if reason == Reason.CAPACITY_OR_TIME:
             return "" if skilled else "no agent may serve it at all, so it is not feasible alone"
         roomy = [(p, a) for p, a in skilled if _has_room(a, visit)]
+        if reason == Reason.CAPACITY:
+            return f"agent {roomy[0][1].id} has the room to take it" if roomy else ""
+        if reason == Reason.OFFICE_CLOSED_FOR_PICKUP and visit.pickup_office is None:
+            return "it is not a delivery, so no office call is needed"
+        if reason == Reason.BREAK_CONFLICT and visit.pickup_office is None:
+            for agent_pos, agent in roomy:
+                if agent.breaks:
+                    continue
+                start_s = self.direct_trip_start_s(agent_pos, agent, visit, duration_s)
+                if start_s is not None:
+                    return (
+                        f"agent {agent.id}, who has no breaks, going straight there could start "
+                        f"service at {_hms(start_s)} and be back within its shift"
+                    )
         if reason == Reason.WINDOW_OUTSIDE_SHIFTS:
             for _, agent in roomy:
                 for w in visit.windows:
