@@ -221,6 +221,8 @@ def compare(engine: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
     )
     met = both_valid and served_diff >= 0 and engine["travel_s"] < peer["travel_s"]
     out.update(
+        travel_min_per_served_engine=_per_served_min(engine),
+        travel_min_per_served_peer=_per_served_min(peer),
         served_engine=engine["served"],
         served_peer=peer["served"],
         served_diff=served_diff,
@@ -232,6 +234,11 @@ def compare(engine: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _per_served_min(row: dict[str, Any]) -> float | None:
+    """Riding minutes per visit served: travel compared fairly when counts differ."""
+    return round(row["travel_s"] / 60 / row["served"], 2) if row["served"] else None
+
+
 def format_comparison(c: dict[str, Any]) -> str:
     where = f"{c['visits']} visits, {c['time_limit_s']:g} s"
     if c["served_diff"] is None:
@@ -240,7 +247,8 @@ def format_comparison(c: dict[str, Any]) -> str:
     return (
         f"  {where}: served {c['served_engine']} vs {c['peer']} {c['served_peer']} "
         f"({c['served_diff']:+d}), travel {c['travel_h_engine']:.1f} h vs "
-        f"{c['travel_h_peer']:.1f} h ({c['travel_diff_pct']:+.1f}%): "
+        f"{c['travel_h_peer']:.1f} h ({c['travel_diff_pct']:+.1f}%), per visit served "
+        f"{c['travel_min_per_served_engine']} vs {c['travel_min_per_served_peer']} min: "
         f"{'target met' if c['met'] else 'target not met'}{validity}"
     )
 
