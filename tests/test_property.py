@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import numpy as np
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from dispatch.check import check_plan
 from dispatch.geo.matrix import TravelMatrix
-from dispatch.model import Agent, Priority, Problem, TimeWindow, Visit
+from dispatch.model import Agent, Break, Office, Priority, Problem, TimeWindow, Visit
 from dispatch.plan import Reason
 from dispatch.solver import solve
 from tests.factories import DATE, ORIGIN, SERVICES
@@ -91,3 +92,76 @@ def test_plan_is_valid_and_accounts_for_every_visit(
         assert isinstance(u.reason, Reason) and u.message
     agent_ids = {a.id for a in problem.agents}
     assert all(route.agent_id in agent_ids for route in plan.routes)
+
+
+@st.composite
+def field_problems(draw: st.DrawFn) -> tuple[Problem, TravelMatrix]:
+    """Small problems with every rule of a field day: breaks, offices and deliveries, soft
+    windows, preferred and pinned agents, workload balance."""
+    problem, _ = draw(problems())
+    agents = []
+    for a in problem.agents:
+        breaks = []
+        for k in range(draw(st.integers(0, 2))):
+            start_q = draw(st.integers(8 * 4, 16 * 4))
+            breaks.append(
+                Break(
+                    f"b{k}",
+                    draw(st.sampled_from((0, 900, 1800, 3600))),
+                    TimeWindow(start_q * 900, (start_q + draw(st.integers(0, 8))) * 900),
+                )
+            )
+        agents.append(dataclasses.replace(a, breaks=tuple(breaks)))
+    offices = tuple(
+        Office(
+            f"O{k}",
+            f"office {k}",
+            ORIGIN,
+            TimeWindow(draw(st.integers(7, 11)) * HOUR_S, draw(st.integers(12, 20)) * HOUR_S),
+            draw(st.sampled_from((0, 300, 600))),
+        )
+        for k in range(draw(st.integers(0, 2)))
+    )
+    ids = [a.id for a in agents]
+    visits = []
+    for visit in problem.visits:
+        pin = draw(st.none() | st.sampled_from(ids)) if draw(st.integers(0, 4)) == 0 else None
+        visits.append(
+            dataclasses.replace(
+                visit,
+                max_late_s=draw(st.sampled_from((0, 0, 600, 3600))),
+                late_cost_per_min=draw(st.integers(0, 30)),
+                pickup_office=draw(st.none() | st.sampled_from([o.id for o in offices]))
+                if offices
+                else None,
+                preferred_agent=draw(st.none() | st.sampled_from(ids)),
+                required_agent=pin,
+            )
+        )
+    size = len(visits) + 2 * len(agents) + len(offices)
+    flat = draw(st.lists(st.integers(0, HOUR_S), min_size=size * size, max_size=size * size))
+    duration = np.array(flat, dtype=np.int64).reshape(size, size)
+    np.fill_diagonal(duration, 0)
+    field = dataclasses.replace(
+        problem,
+        agents=tuple(agents),
+        visits=tuple(visits),
+        offices=offices,
+        balance_weight=draw(st.sampled_from((0.0, 0.5, 2.0))),
+    )
+    return field, TravelMatrix(duration, duration * 8)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(field_problems(), st.integers(0, 3))
+def test_plan_with_every_field_rule_is_valid(case: tuple[Problem, TravelMatrix], seed: int) -> None:
+    """With breaks, office calls, soft windows, pins, preferences and balance, the plan still
+    passes check_plan and accounts for every visit exactly once."""
+    problem, matrix = case
+    plan = solve(problem, matrix, time_limit_s=10.0, seed=seed, solution_limit=30)
+    report = check_plan(problem, plan, matrix)
+    assert report.ok, report.summary()
+    served = Counter(plan.served_ids())
+    unassigned = Counter(u.visit_id for u in plan.unassigned)
+    for visit in problem.visits:
+        assert served[visit.id] + unassigned[visit.id] == 1, visit.id

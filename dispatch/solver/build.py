@@ -35,10 +35,13 @@ Rules:
   lies in the break's window; the time on site of every node is passed as its visit transit, so
   a break never overlaps service.
 - Documents: each delivery is paired with its pickup node at the office
-  (``AddPickupAndDelivery``: same agent, pickup first). A pickup node's cumul is the start of
-  the call, inside opening hours with ``pickup_s`` to spare. From a pickup node to another of
-  the same office the transit and the cost are 0; leaving the office costs ``pickup_s`` once.
-  So a run of pickup nodes of one office is one call, which the plan shows as one stop.
+  (``AddPickupAndDelivery``: same agent, pickup first). A pickup node's cumul is the end of
+  the call, inside opening hours with ``pickup_s`` to spare; arriving from anywhere but
+  another pickup node of the same office costs ``pickup_s`` on top of the ride, and between
+  pickup nodes of one office the transit and the cost are 0. So a run of pickup nodes of one
+  office is one call, which the plan shows as one stop. (Charging the call on leaving instead,
+  with the call as the node's time on site, gives transits shorter than the time on site
+  between such nodes; OR-Tools' break handling then rejects every solution on large days.)
 - Skills, capacity and reach: a visit (and its pickup) may only go to the agents presolve found
   able to serve it alone (``VehicleVar(i).SetValues``; ``SetAllowedVehiclesForIndex`` is broken
   in 9.15); ``required_agent`` pins are part of that.
@@ -203,9 +206,12 @@ def build_model(problem: Problem, matrix: TravelMatrix, pre: Presolve, seed: int
     on_site_s = np.zeros(len(rows), dtype=np.int64)
     for n, v in enumerate(node_visits):
         on_site_s[n] = problem.visit_duration_s(problem.visits[v])
+    # A call's time is charged on the way in (its node's cumul is when it ends), so every
+    # node's time on site stays within its outgoing transits, as the break constraint needs.
+    call_s = np.zeros(len(rows), dtype=np.int64)
     office_of_node = np.full(len(rows), -1, dtype=np.int64)
     for j, (o, _) in enumerate(pickup_nodes):
-        on_site_s[n_visit_nodes + j] = problem.offices[o].pickup_s
+        call_s[n_visit_nodes + j] = problem.offices[o].pickup_s
         office_of_node[n_visit_nodes + j] = o
     # Pickup node -> pickup node of the same office: one call, nothing more to ride or do.
     is_call = office_of_node >= 0
@@ -220,7 +226,9 @@ def build_model(problem: Problem, matrix: TravelMatrix, pre: Presolve, seed: int
         cost = agent_travel_matrix_s(free_s, speed_factor) * COST_SCALE
         cost[same_call] = 0
         cost_cb = routing.RegisterTransitMatrix(cost.tolist())
-        transit_s = agent_travel_matrix_s(worst_s, speed_factor) + on_site_s[:, None]
+        transit_s = (
+            agent_travel_matrix_s(worst_s, speed_factor) + on_site_s[:, None] + call_s[None, :]
+        )
         transit_s[same_call] = 0
         longest_transit_s = max(longest_transit_s, int(transit_s.max(initial=0)))
         time_cb = routing.RegisterTransitMatrix(transit_s.tolist())
@@ -248,7 +256,7 @@ def build_model(problem: Problem, matrix: TravelMatrix, pre: Presolve, seed: int
     for j, (o, _) in enumerate(pickup_nodes):
         opening = problem.offices[o].opening
         time.CumulVar(manager.NodeToIndex(n_visit_nodes + j)).SetRange(
-            opening.start_s, opening.end_s - problem.offices[o].pickup_s
+            opening.start_s + problem.offices[o].pickup_s, opening.end_s
         )
     for k, agent in enumerate(agents):
         if not pre.usable[k]:

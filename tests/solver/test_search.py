@@ -31,8 +31,8 @@ def _without_time(plan: Plan) -> tuple[object, ...]:
 def test_same_problem_and_seed_give_the_same_plan(district: tuple[Problem, TravelMatrix]) -> None:
     """With a solution limit, two solves of one problem and seed agree in every detail."""
     p, m = district
-    first = solve(p, m, seed=5, solution_limit=60)
-    second = solve(p, m, seed=5, solution_limit=60)
+    first = solve(p, m, seed=5, solution_limit=25)
+    second = solve(p, m, seed=5, solution_limit=25)
     assert _without_time(first) == _without_time(second)
     assert check_plan(p, first, m).ok
 
@@ -41,7 +41,7 @@ def test_every_seed_gives_a_valid_plan(district: tuple[Problem, TravelMatrix]) -
     """Seeds only reorder the search: each plan is valid and records its seed."""
     p, m = district
     for seed in (0, 1, 2):
-        plan = solve(p, m, seed=seed, solution_limit=60)
+        plan = solve(p, m, seed=seed, solution_limit=25)
         assert check_plan(p, plan, m).ok
         assert plan.solver["seed"] == seed
         assert len(plan.served_ids()) > 0
@@ -77,7 +77,7 @@ def test_progress_reports_improving_solutions(district: tuple[Problem, TravelMat
     """Reports improve monotonically and the last one matches the returned plan."""
     p, m = district
     seen: list[SearchProgress] = []
-    plan = solve(p, m, solution_limit=60, progress=seen.append)
+    plan = solve(p, m, solution_limit=25, progress=seen.append)
     assert seen
     objectives = [r.objective for r in seen]
     assert objectives == sorted(objectives, reverse=True)
@@ -123,7 +123,8 @@ def test_congestion_keeps_a_tight_plan_feasible() -> None:
     multipliers = tuple(1.0 + 0.5 * (h in (8, 9, 17)) for h in range(24))
     p = generate(25, 3, seed=11)
     m = HaversineProvider(congestion=CongestionProfile(multipliers)).matrix(p.locations())
-    plan = solved(p, m)
+    plan = solve(p, m, solution_limit=20)
+    assert check_plan(p, plan, m).ok
     assert len(plan.served_ids()) > 0
 
 
