@@ -60,6 +60,12 @@ PROGRESS_INTERVAL_S = 0.25
 STALL_FAILURES_PER_S = 20_000
 MIN_STALL_FAILURES = 100_000
 # Share of the time limit given to the ILS phase, and its iteration cap in deterministic runs.
+# With every field rule (synth.generate days: lunch breaks, office deliveries, soft windows,
+# pins, preferences; haversine travel; shared 2-core machine) the warm start still pays:
+# 300 visits / 20 agents, 20 s: seed 1 served 279 with 152k s of travel against 271 and 196k s
+# cold; seed 2 285 and 156k s against 288 and 180k s. 1000 visits / 60 agents, 60 s: 936
+# served (every break taken, every delivery after its call) against none cold, where OR-Tools
+# finds no first solution in time. So the warm start stays on.
 ILS_SHARE = 0.75
 ILS_ITERATIONS_WHEN_LIMITED = 500
 # Least time left for the OR-Tools phase, which must at least read and check the warm start.
