@@ -38,7 +38,7 @@ import pyvrp
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 from dispatch.geo.matrix import TravelMatrix
-from dispatch.model import DAY_S, Problem
+from dispatch.model import DAY_S, PRIORITY_ORDER, Problem
 from dispatch.solver.schedule import breaks_in_play
 
 # A travel time that makes an arc useless (forbidden): longer than any shift.
@@ -46,6 +46,9 @@ UNREACHABLE_S = 4 * DAY_S
 # Upper bound on the memory the per-profile matrices may take.
 MAX_PROFILE_BYTES = 1_500_000_000
 MAX_VISITS_DIMENSION = "__visits__"
+# Prize of a normal visit in the ILS phase (seconds of travel) and the ratio between tiers.
+PRIZE_BASE_S = 4 * 3600
+PRIZE_TIER_RATIO = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +323,30 @@ def ils_is_exact(problem: Problem) -> bool:
         v.pickup_office is not None or v.preferred_agent is not None or v.max_late_s > 0
         for v in problem.visits
     )
+
+
+def ils_prizes(problem: Problem, candidates: Sequence[int]) -> list[int | None]:
+    """What serving each candidate is worth to the ILS phase (``None``: must be served).
+
+    The full model's strictly tiered penalties grow as the product of the tier sizes; PyVRP
+    adapts its penalty for late arrival from the scale of the travel times and takes long to
+    reach feasibility against prizes that large. So the proposal uses prizes worth
+    :data:`PRIZE_BASE_S` of travel per normal visit, ``PRIZE_TIER_RATIO`` times more per tier
+    up: it still serves before it saves travel and keeps urgent visits over normal ones, and
+    OR-Tools applies the exact order afterwards. Required visits stay hard only where the
+    proposal is the full problem (:func:`ils_is_exact`); elsewhere they get the top prize, so
+    that a rule PyVRP does not know cannot make its whole proposal infeasible.
+    """
+    exact = ils_is_exact(problem)
+    prizes: list[int | None] = []
+    for v in candidates:
+        visit = problem.visits[v]
+        if visit.required and exact:
+            prizes.append(None)
+            continue
+        level = 3 if visit.required else PRIORITY_ORDER.index(visit.priority)
+        prizes.append(PRIZE_BASE_S * PRIZE_TIER_RATIO**level)
+    return prizes
 
 
 def ils_routes(

@@ -36,8 +36,7 @@ from dispatch.geo.matrix import TravelMatrix
 from dispatch.model import Problem
 from dispatch.plan import Plan, Reason, Route, StopKind, Unassigned
 from dispatch.solver.build import COST_SCALE, RoutingBuild, build_model
-from dispatch.solver.ils import IlsRoutes, ils_is_exact, ils_routes
-from dispatch.solver.penalties import drop_penalties
+from dispatch.solver.ils import IlsRoutes, ils_is_exact, ils_prizes, ils_routes
 from dispatch.solver.presolve import Presolve, agents_text, presolve
 from dispatch.solver.repair import warm_routes
 from dispatch.solver.schedule import Step, time_route
@@ -316,11 +315,7 @@ def _warm_start(
     progress: Callable[[SearchProgress], None] | None,
 ) -> IlsRoutes | None:
     """Routes proposed by the ILS phase, with drop penalties as prizes."""
-    penalties = drop_penalties(problem, pre.candidates, scale=COST_SCALE)
-    prizes = [
-        None if problem.visits[v].required else penalties.of(problem.visits[v])
-        for v in pre.candidates
-    ]
+    prizes = ils_prizes(problem, pre.candidates)
     on_best = None
     if progress is not None and ils_is_exact(problem):
 
