@@ -39,6 +39,7 @@ from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCrit
 
 from dispatch.geo.matrix import TravelMatrix
 from dispatch.model import DAY_S, PRIORITY_ORDER, Problem
+from dispatch.solver.build import agent_travel_matrix_s, worst_case_travel_s
 from dispatch.solver.schedule import breaks_in_play
 
 # A travel time that makes an arc useless (forbidden): longer than any shift.
@@ -66,22 +67,6 @@ class _Adapter:
     client_visit: list[int]  # PyVRP client index -> visit position
     type_agents: list[list[int]]  # PyVRP vehicle type -> agent positions
     spare_prizes: int  # prizes that stay uncollected in any solution (see _BestWatcher)
-
-
-def _travel_matrix_s(matrix: TravelMatrix) -> npt.NDArray[np.int64]:
-    """Free-flow seconds, scaled to the worst hour when a congestion profile is set."""
-    base: npt.NDArray[np.int64] = np.asarray(matrix.duration_s, dtype=np.int64)
-    if matrix.congestion is None:
-        return base
-    worst = max(matrix.congestion.multipliers)
-    scaled: npt.NDArray[np.int64] = np.ceil(base * worst - 1e-9).astype(np.int64)
-    return scaled
-
-
-def _agent_matrix_s(base: npt.NDArray[np.int64], speed_factor: float) -> npt.NDArray[np.int64]:
-    if speed_factor == 1.0:
-        return base
-    return np.ceil(base / speed_factor - 1e-9).astype(np.int64)
 
 
 def _via_offices(
@@ -156,7 +141,7 @@ def _build(
     n_depots = len(depot_ids)
     n_loc = len(matrix_ids)
     ids = np.asarray(matrix_ids, dtype=np.int64)
-    full = _travel_matrix_s(matrix)
+    full = worst_case_travel_s(matrix, np.arange(matrix.size))
     base = full[np.ix_(ids, ids)]
     _via_offices(problem, full, ids, n_depots, candidates, base)
 
@@ -175,7 +160,7 @@ def _build(
         return None
     durations: list[Any] = []  # PyVRP's stubs type matrices loosely
     for speed_factor, servable in profile_key:
-        travel = _agent_matrix_s(base, speed_factor).copy()
+        travel = agent_travel_matrix_s(base, speed_factor).copy()
         blocked = [n_depots + k for k in range(len(candidates)) if k not in servable]
         if blocked:
             travel[:, blocked] = UNREACHABLE_S
@@ -215,21 +200,8 @@ def _build(
         prize = prizes[k]
         required = prize is None
         service_s = problem.visit_duration_s(visit)
-        if len(visit.windows) == 1:
-            tw = visit.windows[0]
-            clients.append(
-                pyvrp.Client(
-                    location=n_depots + k,
-                    delivery=amounts(v),
-                    service_duration=service_s,
-                    tw_early=tw.start_s,
-                    tw_late=tw.end_s,
-                    prize=0 if prize is None else prize,
-                    required=required,
-                )
-            )
-            client_visit.append(v)
-            continue
+        # One client per booked slot; several slots form a mutually exclusive group.
+        group = None if len(visit.windows) == 1 else len(groups)
         members = []
         for tw in visit.windows:
             members.append(len(clients))
@@ -241,11 +213,13 @@ def _build(
                     tw_early=tw.start_s,
                     tw_late=tw.end_s,
                     prize=0 if prize is None else prize,
-                    required=False,
-                    group=len(groups),
+                    required=required and group is None,
+                    group=group,
                 )
             )
             client_visit.append(v)
+        if group is None:
+            continue
         groups.append(pyvrp.ClientGroup(members, required=required))
         spare_prizes += (len(members) - 1) * (prize or 0)
 
