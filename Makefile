@@ -1,4 +1,5 @@
-# Two commands matter: `make demo` and `make test`. Both create .venv and install on first use.
+# Two commands matter: `make demo` and `make test`. Both create .venv and install on first use
+# (the benchmark peers too, so the tests of their adapters run everywhere).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,11 +7,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint format install bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -31,7 +32,6 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/districts.py
 
 clean:
