@@ -46,6 +46,7 @@ from dispatch.iocheck import (
     build_items,
     build_office,
     build_visit,
+    demand_issues,
     describe,
     item_where,
     join_where,
@@ -232,6 +233,8 @@ def parse_problem(
         _list(data, "offices"), "offices", schema.OfficeDoc, build_office, ctx, issues
     )
     travel = _travel(top.travel if top is not None and "travel" not in bad else None, issues)
+    if len(agents) == len(_list(data, "agents")) and len(visits) == len(_list(data, "visits")):
+        issues.extend(demand_issues(agents, visits))
     raise_if(issues, source)
     assert top is not None and date is not None
     problem = Problem(
@@ -510,6 +513,8 @@ def read_problem_csv(
     # whose row is broken should not get a second, misleading issue.
     agent_ids = None if issues else frozenset(a.id for a in agents)
     visits = visits_from_csv(visits_csv, dataclasses.replace(ctx, agent_ids=agent_ids), issues)
+    if not issues:
+        issues.extend(demand_issues(agents, visits))
     raise_if(issues, f"{agents_csv}, {visits_csv}")
     problem = Problem(date, tuple(agents), tuple(visits), services, name=name)
     return ProblemInput(problem, TravelSpec())

@@ -344,6 +344,13 @@ def build_agent(doc: schema.AgentDoc, ctx: Context, checks: Checks) -> Agent | N
             window = _interval(item.window, f"breaks[{i}].window", "break window", ctx, checks)
             if window is not None:
                 breaks.append(Break(item.name, minutes_to_s(item.duration_min), window))
+            shift_s = None if shift is None else shift.end_s - shift.start_s
+            if shift_s is not None and minutes_to_s(item.duration_min) > shift_s:
+                checks.add(
+                    f"breaks[{i}].duration_min",
+                    f"break of {item.duration_min:g} min is longer than the shift "
+                    f"({shift_s / 3600:g} h)",
+                )
     if not checks.clean or shift is None:
         return None
     return Agent(
@@ -457,3 +464,21 @@ def raw_ids(raws: object) -> frozenset[str]:
     return frozenset(
         r["id"] for r in raws if isinstance(r, Mapping) and isinstance(r.get("id"), str)
     )
+
+
+def demand_issues(agents: Sequence[Agent], visits: Sequence[Visit]) -> list[InputIssue]:
+    """A visit's demand on a quantity no agent carries can never be met: name each one.
+
+    ``visits`` must be the whole list in file order, so positions name the right items.
+    """
+    carried = {name for agent in agents for name in agent.capacities}
+    return [
+        InputIssue(
+            f"visits[{i}] (id {visit.id!r}).demand.{name}",
+            f"no agent carries a capacity named {name!r}"
+            + (f" (agents carry: {', '.join(sorted(carried))})" if carried else ""),
+        )
+        for i, visit in enumerate(visits)
+        for name, amount in sorted(visit.demand.items())
+        if amount > 0 and name not in carried
+    ]

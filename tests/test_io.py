@@ -304,6 +304,7 @@ BAD_INPUTS = [
     ("agents.0.shift.end", "08:00", "agents[0] (id 'A1').shift.end", "before it starts"),
     ("agents.1.shift.start", "01:00", "agents[1] (id 'A2').shift.end", "more than 24 h"),
     ("agents.0.breaks.0.window.end", "12:00", "agents[0] (id 'A1').breaks[0].window.end", "before"),
+    ("visits.0.demand", {"cash": 2}, "visits[0] (id 'V1').demand.cash", "no agent carries"),
     ("visits.0.duration_min", -5, "visits[0] (id 'V1').duration_min", "greater than 0"),
     ("visits.0.duration_min", 600, "visits[0] (id 'V1').duration_min", "at most 480"),
     ("visits.1.duration_s", 0, "visits[1] (id 'V2').duration_s", "greater than 0"),
@@ -343,6 +344,18 @@ def test_bad_input_names_item_and_field(path: str, value: Any, where: str, words
     assert where in found, f"expected an issue at {where}, got {found}"
     assert words.lower() in found[where].lower()
     assert str(exc.value).startswith("day.json: ")
+
+
+def test_break_longer_than_the_shift_is_reported() -> None:
+    """A break that cannot fit in its agent's shift names the break's duration."""
+    doc = valid_doc()
+    _set(doc, "agents.0.shift", {"start": "09:00", "end": "12:00"})
+    _set(doc, "agents.0.breaks.0.duration_min", 240)
+    with pytest.raises(InputError) as exc:
+        io.parse_problem(doc)
+    found = issues_of(exc)
+    where = "agents[0] (id 'A1').breaks[0].duration_min"
+    assert where in found and "longer than the shift (3 h)" in found[where]
 
 
 def test_every_issue_is_reported_at_once() -> None:
