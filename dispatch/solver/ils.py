@@ -11,8 +11,9 @@ keeps improving. What PyVRP is told here is a faithful subset of the problem:
   made unreachable, which is how skills are expressed;
 - a visit with several booked slots becomes one client per slot in a mutually exclusive group;
 - ``max_visits`` is one more load dimension in which every visit weighs one;
-- droppable visits carry a prize equal to their drop penalty, so PyVRP weighs serving against
-  travel exactly as the full model does;
+- droppable visits carry a prize by priority tier (:func:`ils_prizes`), so PyVRP serves before
+  it saves travel and keeps urgent visits over normal ones; the full model then applies the
+  exact, strictly tiered penalties;
 - breaks are not placed: each agent's route may only last its shift minus its breaks (a
   break that must start before the shift delays the start instead).
 
@@ -338,8 +339,8 @@ def ils_routes(
     """Propose routes for the ``candidates`` (visit positions) with PyVRP.
 
     ``allowed_agents[v]`` lists the agent positions that may serve visit position ``v``.
-    ``prizes[k]`` is what serving ``candidates[k]`` is worth (its drop penalty), or ``None`` for
-    a visit that must be served. Stops after ``time_limit_s`` and, when given, after
+    ``prizes[k]`` is what serving ``candidates[k]`` is worth (see :func:`ils_prizes`), or
+    ``None`` for a visit that must be served. Stops after ``time_limit_s`` and, when given, after
     ``max_iterations`` (deterministic unless the time limit strikes first). ``on_best`` gets
     the objective and the number of visits served of each new best solution. Returns ``None``
     when the problem is too large to hand over.
