@@ -322,7 +322,7 @@ def _warm_start(
     solution_limit: int | None,
     progress: Callable[[SearchProgress], None] | None,
 ) -> IlsRoutes | None:
-    """Routes proposed by the ILS phase, with drop penalties as prizes."""
+    """Routes proposed by the ILS phase, with prizes tiered by priority (see ils_prizes)."""
     prizes = ils_prizes(problem, pre.candidates)
     on_best = None
     if progress is not None and ils_is_exact(problem):
