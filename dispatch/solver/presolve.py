@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from dispatch.geo.matrix import TravelMatrix
 from dispatch.model import Agent, Problem, Visit, can_serve
 from dispatch.plan import Reason, StopKind, Unassigned
-from dispatch.solver.schedule import RouteTimer, Step, actual_travel
+from dispatch.solver.schedule import Step, actual_travel, route_fits
 from dispatch.solver.windows import earliest_start_s, sorted_windows
 
 __all__ = [
@@ -151,19 +151,11 @@ def _serves_alone(
 ) -> bool:
     """Agent ``a`` leaves its start, serves visit ``v`` (calling at ``office`` first, if
     given) and is back by its shift end, taking its breaks or, with ``breaks`` false, none."""
-    agent = problem.agents[a]
-    timer = RouteTimer(
-        problem, a, actual_travel(matrix, agent.speed_factor), ignore_breaks=not breaks
-    )
     steps = [Step(StopKind.VISIT, v)]
     if office is not None:
         steps.insert(0, Step(StopKind.PICKUP, office, (v,)))
-    states = timer.initial()
-    for number, step in enumerate(steps):
-        states = timer.advance(states, step, number)
-        if not states:
-            return False
-    return timer.finish(states) is not None
+    travel = actual_travel(matrix, problem.agents[a].speed_factor)
+    return route_fits(problem, a, steps, travel, ignore_breaks=not breaks)
 
 
 def _visit_agents(

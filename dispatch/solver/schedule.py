@@ -343,9 +343,17 @@ def legs_of(state: State | None) -> list[_Leg]:
     return legs
 
 
-def route_fits(problem: Problem, agent_pos: int, steps: Sequence[Step], travel: TravelFn) -> bool:
-    """Whether the agent can serve ``steps`` in order within every rule of the day."""
-    timer = RouteTimer(problem, agent_pos, travel)
+def route_fits(
+    problem: Problem,
+    agent_pos: int,
+    steps: Sequence[Step],
+    travel: TravelFn,
+    *,
+    ignore_breaks: bool = False,
+) -> bool:
+    """Whether the agent can serve ``steps`` in order within every rule of the day (its
+    breaks aside when ``ignore_breaks``)."""
+    timer = RouteTimer(problem, agent_pos, travel, ignore_breaks=ignore_breaks)
     states = timer.initial()
     for number, step in enumerate(steps):
         states = timer.advance(states, step, number)
