@@ -37,8 +37,8 @@ MAX_CALL_TRIES = 4
 # Gaps tried for a visit left out, least detour first, over all allowed agents' routes.
 # Measured on synth.generate days with every field rule (seed 0, shared 2-core machine):
 # 8 tries served 283/300 at 30 s and 937/1000 at 60 s; 60 tries 288/300 and 959/1000. On the
-# 1000-visit day OR-Tools cannot restart from the warm start (breaks with office pickups),
-# so these insertions are the only ones the plan gets.
+# 1000-visit day OR-Tools finds only a few solutions in the time it has, so these insertions
+# are nearly all the plan gets.
 MAX_INSERT_TRIES = 60
 
 

@@ -39,7 +39,7 @@ from dispatch.solver.build import COST_SCALE, RoutingBuild, build_model
 from dispatch.solver.ils import IlsRoutes, ils_is_exact, ils_prizes, ils_routes
 from dispatch.solver.presolve import Presolve, agents_text, presolve
 from dispatch.solver.repair import warm_routes
-from dispatch.solver.schedule import Step, time_route
+from dispatch.solver.schedule import Step, breaks_in_play, time_route
 from dispatch.solver.validate import validate_inputs
 
 # Measured on synth.generate(300 visits, 20 agents, seeds 1-5), haversine travel, GLS for 10 s
@@ -71,13 +71,22 @@ ILS_ITERATIONS_WHEN_LIMITED = 500
 # and more time for it pays while it can search: on synth.generate(300, 20) days with every
 # field rule at 30 s, a 0.5 share served 292 (seed 7) and 282 (seed 0) against 286 and 283 with
 # 0.75; on a 600-visit, 36-agent day at 40 s, 546 served with 66.2 h of travel against 547 and
-# 71.9 h. At 1000 visits, breaks with office calls keep OR-Tools from restarting from the
-# proposal at all (1000 visits / 60 agents, 60 s: 954 served with 0.5, 959 with 0.75), so
-# above SMALL_DAY_VISITS the proposal keeps the larger share.
+# 71.9 h. At 1000 visits OR-Tools' moves are slow (placing 60 routes' breaks): it found 2-7
+# solutions in its last 11 s of a 60 s limit, so above SMALL_DAY_VISITS the proposal keeps the
+# larger share.
 ILS_SHARE_INEXACT = 0.5
 SMALL_DAY_VISITS = 800
 # Least time left for the OR-Tools phase, which must at least read and check the warm start.
 MIN_POLISH_S = 0.05
+# With a metaheuristic, OR-Tools re-reads the first solution (warm start or not) in a nested
+# search bounded by the LNS time limit, 0.1 s by default, and when that runs out the whole
+# search ends with ROUTING_FAIL and no solution. Placing breaks costs a small CP-SAT model per
+# route: on a 1000-visit day with 60 agents, all with a lunch break, re-reading took about
+# 0.3 s, so OR-Tools stopped at once and the day kept the repaired proposal. The limit now
+# grows with the routes that hold breaks (a fifth of that measured cost per route, with a
+# margin for slower machines), never past the search's own time limit.
+LNS_TIME_LIMIT_S = 0.1
+LNS_TIME_PER_BREAK_ROUTE_S = 0.02
 
 _STATUS = {
     routing_enums_pb2.RoutingSearchStatus.ROUTING_NOT_SOLVED: "not_solved",
@@ -113,8 +122,12 @@ def search_parameters(
     solution_limit: int | None,
     first_solution: str = FIRST_SOLUTION,
     metaheuristic: str = METAHEURISTIC,
+    break_routes: int = 0,
 ) -> Any:
-    """Routing search parameters: first solution, metaheuristic, limits, no log."""
+    """Routing search parameters: first solution, metaheuristic, limits, no log.
+
+    ``break_routes``: how many agents have breaks to place (see :data:`LNS_TIME_LIMIT_S`).
+    """
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(
         routing_enums_pb2.FirstSolutionStrategy, first_solution
@@ -127,6 +140,8 @@ def search_parameters(
     # breaks (60 solutions in 1.9 s against 5.6 s) but reading a 1000-visit, 60-agent warm
     # start took 11.5 s with it against 2.3 s with CP-SAT (4.5 s with scheduling disabled).
     params.time_limit.FromMilliseconds(max(1, round(time_limit_s * 1000)))
+    lns_s = min(time_limit_s, LNS_TIME_LIMIT_S + LNS_TIME_PER_BREAK_ROUTE_S * break_routes)
+    params.lns_time_limit.FromMilliseconds(max(1, round(max(lns_s, LNS_TIME_LIMIT_S) * 1000)))
     if solution_limit is not None:
         params.solution_limit = solution_limit
     params.log_search = False
@@ -242,7 +257,10 @@ def solve(
         remaining_s = max(MIN_POLISH_S, time_limit_s - (time.perf_counter() - started_s))
         failures = max(MIN_STALL_FAILURES, round(STALL_FAILURES_PER_S * remaining_s))
         build.routing.AddSearchMonitor(build.routing.solver().FailuresLimit(failures))
-        params = search_parameters(remaining_s, solution_limit)
+        break_routes = sum(
+            1 for k, a in enumerate(problem.agents) if pre.usable[k] and breaks_in_play(a)[0]
+        )
+        params = search_parameters(remaining_s, solution_limit, break_routes=break_routes)
         assignment = None
         repaired: dict[int, list[int]] | None = None
         if warm is not None:

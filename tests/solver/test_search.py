@@ -11,6 +11,10 @@ from dispatch.geo.matrix import CongestionProfile, HaversineProvider, TravelMatr
 from dispatch.model import Break, Problem, TimeWindow
 from dispatch.plan import Plan, Reason
 from dispatch.solver import SearchProgress, solve
+from dispatch.solver.build import build_model
+from dispatch.solver.presolve import presolve
+from dispatch.solver.schedule import breaks_in_play
+from dispatch.solver.search import search_parameters
 from dispatch.synth import generate
 from tests.factories import agent, hm, line_matrix, problem, visit
 from tests.solver.helpers import solved
@@ -172,3 +176,20 @@ def test_bad_field_day_rules_are_all_reported_by_name() -> None:
         "visits[0] (id 'V1').pickup_office",
         "visits[0] (id 'V1').max_late_s",
     ]
+
+
+def test_search_restarts_from_a_warm_start_with_many_breaks() -> None:
+    """OR-Tools re-reads the first solution within its LNS time limit; with a break to place on
+    each of 60 routes that took longer than the 0.1 s default and the search ended at once with
+    no solution. The limit now grows with the routes that hold breaks."""
+    problem = generate(1000, 60, 0)
+    matrix = HaversineProvider().matrix(problem.locations())
+    pre = presolve(problem, matrix)
+    build = build_model(problem, matrix, pre, 0)
+    break_routes = sum(bool(breaks_in_play(a)[0]) for a in problem.agents)
+    assert break_routes == 60
+    params = search_parameters(30.0, 1, break_routes=break_routes)
+    build.routing.CloseModelWithParameters(params)  # reading alone would close it on defaults
+    first = build.routing.ReadAssignmentFromRoutes([[] for _ in problem.agents], True)
+    assert first is not None
+    assert build.routing.SolveFromAssignmentWithParameters(first, params) is not None
