@@ -178,7 +178,7 @@ def test_bad_field_day_rules_are_all_reported_by_name() -> None:
     ]
 
 
-def test_search_restarts_from_a_warm_start_with_many_breaks() -> None:
+def test_search_restarts_from_a_first_solution_with_many_breaks() -> None:
     """OR-Tools re-reads the first solution within its LNS time limit; with a break to place on
     each of 60 routes that took longer than the 0.1 s default and the search ended at once with
     no solution. The limit now grows with the routes that hold breaks."""
