@@ -94,6 +94,7 @@ class RoutingBuild:
     visit_nodes: Mapping[int, tuple[int, ...]]
     pickup_node_of: Mapping[int, int]
     penalties: Penalties
+    break_routes: int  # agents given break intervals to place (see search.LNS_TIME_LIMIT_S)
 
     @property
     def visit_order(self) -> list[int]:
@@ -263,7 +264,7 @@ def build_model(problem: Problem, matrix: TravelMatrix, pre: Presolve, seed: int
             continue  # never gets a visit; its empty route must stay feasible
         time.CumulVar(routing.Start(k)).SetRange(agent.shift.start_s, agent.shift.end_s)
         time.CumulVar(routing.End(k)).SetRange(agent.shift.start_s, agent.shift.end_s)
-    _add_breaks(problem, pre, routing, manager, time, on_site_s)
+    break_routes = _add_breaks(problem, pre, routing, manager, time, on_site_s)
 
     if problem.balance_weight > 0:
         per_s = max(1, round(problem.balance_weight * COST_SCALE))
@@ -323,6 +324,7 @@ def build_model(problem: Problem, matrix: TravelMatrix, pre: Presolve, seed: int
         MappingProxyType({v: tuple(ns) for v, ns in visit_nodes.items()}),
         MappingProxyType(pickup_node_of),
         penalties,
+        break_routes,
     )
 
 
@@ -357,10 +359,12 @@ def _add_breaks(
     manager: pywrapcp.RoutingIndexManager,
     time: pywrapcp.RoutingDimension,
     on_site_s: npt.NDArray[np.int64],
-) -> None:
-    """One fixed-duration interval per break that may fall in the shift."""
+) -> int:
+    """One fixed-duration interval per break that may fall in the shift; returns how many
+    agents got any."""
     visit_transits: list[int] | None = None
     solver = routing.solver()
+    with_breaks = 0
     for k, agent in enumerate(problem.agents):
         if not pre.usable[k] or not agent.breaks:
             continue
@@ -381,6 +385,8 @@ def _add_breaks(
             for b in kept
         ]
         time.SetBreakIntervalsOfVehicle(intervals, k, visit_transits)
+        with_breaks += 1
+    return with_breaks
 
 
 def _add_preferences(

@@ -39,7 +39,7 @@ from dispatch.solver.build import COST_SCALE, RoutingBuild, build_model
 from dispatch.solver.ils import IlsRoutes, ils_is_exact, ils_prizes, ils_routes
 from dispatch.solver.presolve import Presolve, agents_text, presolve
 from dispatch.solver.repair import warm_routes
-from dispatch.solver.schedule import Step, breaks_in_play, time_route
+from dispatch.solver.schedule import Step, time_route
 from dispatch.solver.validate import validate_inputs
 
 # Measured on synth.generate(300 visits, 20 agents, seeds 1-5), haversine travel, GLS for 10 s
@@ -257,10 +257,7 @@ def solve(
         remaining_s = max(MIN_POLISH_S, time_limit_s - (time.perf_counter() - started_s))
         failures = max(MIN_STALL_FAILURES, round(STALL_FAILURES_PER_S * remaining_s))
         build.routing.AddSearchMonitor(build.routing.solver().FailuresLimit(failures))
-        break_routes = sum(
-            1 for k, a in enumerate(problem.agents) if pre.usable[k] and breaks_in_play(a)[0]
-        )
-        params = search_parameters(remaining_s, solution_limit, break_routes=break_routes)
+        params = search_parameters(remaining_s, solution_limit, break_routes=build.break_routes)
         assignment = None
         repaired: dict[int, list[int]] | None = None
         if warm is not None:

@@ -13,7 +13,6 @@ from dispatch.plan import Plan, Reason
 from dispatch.solver import SearchProgress, solve
 from dispatch.solver.build import build_model
 from dispatch.solver.presolve import presolve
-from dispatch.solver.schedule import breaks_in_play
 from dispatch.solver.search import search_parameters
 from dispatch.synth import generate
 from tests.factories import agent, hm, line_matrix, problem, visit
@@ -186,9 +185,8 @@ def test_search_restarts_from_a_first_solution_with_many_breaks() -> None:
     matrix = HaversineProvider().matrix(problem.locations())
     pre = presolve(problem, matrix)
     build = build_model(problem, matrix, pre, 0)
-    break_routes = sum(bool(breaks_in_play(a)[0]) for a in problem.agents)
-    assert break_routes == 60
-    params = search_parameters(30.0, 1, break_routes=break_routes)
+    assert build.break_routes == 60
+    params = search_parameters(30.0, 1, break_routes=build.break_routes)
     build.routing.CloseModelWithParameters(params)  # reading alone would close it on defaults
     first = build.routing.ReadAssignmentFromRoutes([[] for _ in problem.agents], True)
     assert first is not None
