@@ -52,14 +52,14 @@ MAX_VISITS_DIMENSION = "__visits__"
 # Prize of a normal visit in the ILS phase (seconds of travel) and the ratio between tiers.
 PRIZE_BASE_S = 4 * 3600
 PRIZE_TIER_RATIO = 20
-# Most clients each perturbation step moves where the proposal is not the whole problem (PyVRP's
-# default, 25, stays on pure VRPTW: 10 there took the Solomon 56 at 5 s from a mean gap of
-# 0.27% to 0.78%). On synth.generate days with every field rule (seeds 0-3, shared 2-core
-# machine) 10 steps run about twice the iterations and the final plans served more: 1000
-# visits / 60 agents at 60 s, 966, 964, 953 and 948 served against 959, 961, 950 and 946
-# (better by priority on three seeds of four; travel 95.5, 100.9, 96.8 and 101.4 h against
-# 96.3, 100.4, 100.7 and 97.3); 300 visits / 20 agents at 30 s, more served on every seed
-# (286, 292, 297, 290 against 284, 290, 295, 284).
+# The most clients one perturbation step may move on days the proposal cannot fully describe
+# (ils_is_exact false). PyVRP's default, 25, stays where it is exact: 10 took the Solomon 56
+# at 5 s from a mean gap of 0.27% to 0.78%. On synth.generate days with every field rule
+# (seeds 0-3, shared 2-core machine) 10 runs about twice the iterations and the final plans
+# served more: 1000 visits / 60 agents at 60 s, 966, 964, 953 and 948 served against 959, 961,
+# 950 and 946 (better by priority on three seeds of four; travel 95.5, 100.9, 96.8 and
+# 101.4 h against 96.3, 100.4, 100.7 and 97.3); 300 visits / 20 agents at 30 s, more served
+# on every seed (286, 292, 297, 290 against 284, 290, 295, 284).
 MAX_PERTURBATIONS_INEXACT = 10
 
 
