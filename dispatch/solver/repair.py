@@ -12,7 +12,10 @@ Before OR-Tools reads its routes they are completed and repaired here, stop by s
   route goes on without it;
 - the visits left out (and those the proposal did not serve) are then offered, most important
   first, to the gaps of any allowed agent's route where they add the least ride, a few gaps
-  each (:data:`MAX_INSERT_TRIES`), and kept where they fit.
+  each (:data:`MAX_INSERT_TRIES`), and kept where they fit;
+- a high-priority or urgent visit that still fits nowhere takes the place of a neighbouring
+  visit of a lower tier (:data:`MAX_EJECT_TRIES`), which then gets its own turn: the full
+  model would make that trade, but on large days it has little time left to find it.
 
 ``ReadAssignmentFromRoutes`` then accepts the routes and the search goes on from there. A visit
 with one node per slot takes the node of the slot its service falls in.
@@ -20,6 +23,7 @@ with one node per slot takes the node of the slot its service falls in.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -40,6 +44,9 @@ MAX_CALL_TRIES = 4
 # 1000-visit day OR-Tools finds only a few solutions in the time it has, so these insertions
 # are nearly all the plan gets.
 MAX_INSERT_TRIES = 60
+# Places tried for a visit of a higher tier that fits nowhere, least detour first: next to
+# each such place, a visit of a lower tier gives way.
+MAX_EJECT_TRIES = 60
 
 
 def warm_routes(
@@ -61,10 +68,23 @@ def warm_routes(
                 left_out.append(v)
     routed = {v for k in proposed for v in proposed[k]}
     left_out += [v for v in build.visit_order if v not in routed]
+
+    def order(v: int) -> tuple[int, int]:
+        return (-tier(problem.visits[v]), v)
+
+    # Most important first. A visit that gives way joins the queue at its own rank; each
+    # exchange serves a higher tier in place of a lower one, so the exchanges end.
+    queue = sorted(dict.fromkeys(left_out), key=order)
     still_out = 0
-    for v in sorted(dict.fromkeys(left_out), key=lambda v: (-tier(problem.visits[v]), v)):
-        if v in build.visit_nodes and _reinsert(problem, matrix, drafts, allowed[v], v):
-            continue
+    while queue:
+        v = queue.pop(0)
+        if v in build.visit_nodes:
+            if _reinsert(problem, matrix, drafts, allowed[v], v):
+                continue
+            displaced = _exchange(problem, matrix, drafts, allowed[v], v)
+            if displaced is not None:
+                bisect.insort(queue, displaced, key=order)
+                continue
         if v in routed:
             still_out += 1
     routes = {k: nodes for k, d in drafts.items() if (nodes := d.nodes())}
@@ -93,6 +113,39 @@ def _reinsert(
         options += [(int(extra[at]), k, at) for at in range(len(extra))]
     options.sort()
     return any(drafts[k].insert(v, at) for _, k, at in options[:MAX_INSERT_TRIES])
+
+
+def _exchange(
+    problem: Problem,
+    matrix: TravelMatrix,
+    drafts: Mapping[int, _Draft],
+    agents: Sequence[int],
+    v: int,
+) -> int | None:
+    """Serve ``v`` in place of a visit of a lower tier just before or after a gap where ``v``
+    adds the least ride; the visit that gave way, or None if no exchange fits."""
+    rank = tier(problem.visits[v])
+    if rank == 0:
+        return None
+    target = problem.visit_index(v)
+    duration = matrix.duration_s
+    options: list[tuple[int, int, int, int]] = []
+    for k in agents:
+        draft = drafts[k]
+        locs = np.array(draft.locations(), dtype=np.intp)
+        extra = (
+            duration[locs[:-1], target] + duration[target, locs[1:]] - duration[locs[:-1], locs[1:]]
+        )
+        for at in range(len(extra)):
+            for j in (at - 1, at):
+                if 0 <= j < len(draft.steps) and draft.gives_way(j, rank):
+                    options.append((int(extra[at]), k, at, j))
+    options.sort()
+    for _, k, at, j in options[:MAX_EJECT_TRIES]:
+        displaced = drafts[k].exchange(j, v, at)
+        if displaced is not None:
+            return displaced
+    return None
 
 
 class _Draft:
@@ -214,6 +267,38 @@ class _Draft:
             call = self.steps[call_at]
             self.steps[call_at] = Step(StopKind.PICKUP, call.pos, (*call.collects, v))
         return True
+
+    def gives_way(self, j: int, rank: int) -> bool:
+        """Whether ``steps[j]`` is a visit of a tier below ``rank``."""
+        step = self.steps[j]
+        return step.kind == StopKind.VISIT and tier(self.problem.visits[step.pos]) < rank
+
+    def exchange(self, j: int, v: int, at: int) -> int | None:
+        """Leave out the visit at ``steps[j]`` (and its office call if that collects nothing
+        else) and serve ``v`` before what was ``steps[at]``; the visit left out, or None (the
+        route unchanged) if ``v`` does not fit that way."""
+        out = self.steps[j].pos
+        kept: list[Step] = []
+        shift = 0
+        for i, step in enumerate(self.steps):
+            if i != j and step.kind == StopKind.PICKUP and out in step.collects:
+                step = Step(StopKind.PICKUP, step.pos, tuple(x for x in step.collects if x != out))
+            if i == j or (step.kind == StopKind.PICKUP and not step.collects):
+                shift += i < at
+                continue
+            kept.append(step)
+        timed = self._retime(0, kept)
+        if timed is None:
+            return None
+        saved = (self.steps, self.prefix, dict(self.load), self.served)
+        self.steps, self.prefix = kept, [self.prefix[0], *timed]
+        self.served -= 1
+        for name, amount in self.problem.visits[out].demand.items():
+            self.load[name] = self.load.get(name, 0) - amount
+        if self.insert(v, at - shift):
+            return out
+        self.steps, self.prefix, self.load, self.served = saved
+        return None
 
     def nodes(self) -> list[int]:
         """The route as model nodes (empty for an idle agent)."""
