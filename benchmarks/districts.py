@@ -93,6 +93,8 @@ def plan_row(
         stop.late_s for r in plan.routes for stop in r.stops if stop.kind == StopKind.VISIT
     )
     preferred = {v.id: v.preferred_agent for v in problem.visits if v.preferred_agent}
+    deliveries = {v.id for v in problem.visits if v.pickup_office is not None}
+    served_ids = set(plan.served_ids())
     honoured = sum(
         1
         for r in plan.routes
@@ -117,6 +119,9 @@ def plan_row(
         "agents_used": kpis.agents_used,
         "preferred_honoured": honoured,
         "preferred_total": len(preferred),
+        # Deliveries cost an office call first: the served mix explains much of the travel.
+        "deliveries_served": len(deliveries & served_ids),
+        "deliveries_total": len(deliveries),
         "office_calls": sum(stop.kind == StopKind.PICKUP for r in plan.routes for stop in r.stops),
         "solve_s": round(solve_s, 2),
         "checker_ok": report.ok,
@@ -177,8 +182,8 @@ def run_vroom(problem: Problem, matrix: TravelMatrix, time_limit_s: float) -> di
 
 HEADER = (
     f"{'solver':<7} {'visits':>6} {'agents':>6} {'limit s':>7} {'served%':>8} {'urgent':>7} "
-    f"{'travel h':>8} {'dist km':>8} {'late min':>8} {'work h min/max/std':>18} "
-    f"{'solve s':>7}  checker"
+    f"{'delivered':>9} {'calls':>5} {'travel h':>8} {'dist km':>8} {'late min':>8} "
+    f"{'work h min/max/std':>18} {'solve s':>7}  checker"
 )
 
 
@@ -190,9 +195,11 @@ def format_row(row: dict[str, Any]) -> str:
     if not row["checker_ok"]:
         verdict += f" ({', '.join(row['violation_kinds'])})"
     urgent = f"{row['urgent_served']}/{row['urgent_total']}"
+    delivered = f"{row['deliveries_served']}/{row['deliveries_total']}"
     work = f"{row['work_h_min']:.1f}/{row['work_h_max']:.1f}/{row['work_h_std']:.2f}"
     return head + (
-        f"{row['served_pct']:>8.1f} {urgent:>7} {row['travel_h']:>8.1f} "
+        f"{row['served_pct']:>8.1f} {urgent:>7} {delivered:>9} {row['office_calls']:>5} "
+        f"{row['travel_h']:>8.1f} "
         f"{row['distance_km']:>8.1f} {row['late_min']:>8.0f} {work:>18} "
         f"{row['solve_s']:>7.1f}  {verdict}"
     )

@@ -19,6 +19,7 @@ from dispatch.check import check_plan
 from dispatch.geo.matrix import HaversineProvider
 from dispatch.model import Break, Location, Office, Problem
 from dispatch.plan import Plan, StopKind
+from dispatch.solver import solve
 from dispatch.synth import generate
 from tests.factories import agent, hm, line_matrix, problem, visit, window
 
@@ -118,3 +119,17 @@ def test_comparison_needs_valid_plans_more_served_and_less_travel() -> None:
     assert not districts.compare(dict(engine, checker_ok=False), peer)["met"]
     failed = dict(engine, error="RuntimeError: boom")
     assert districts.compare(failed, peer)["served_diff"] is None
+
+
+def test_row_counts_deliveries_served_and_office_calls() -> None:
+    """V1 (a delivery) is served after one call; a second delivery outside the shift is not."""
+    p = _day(("09:00", "12:00"), ("09:00", "17:00"))
+    late = visit("V3", windows=(("19:00", "20:00"),), pickup_office="O1")
+    p = replace(p, visits=(*p.visits, late))
+    m = line_matrix([1000, 2000, 1500, 0, 0, 500])
+    plan = solve(p, m, time_limit_s=5.0, solution_limit=50)
+    row = districts.plan_row("engine", p, plan, m, 0.0)
+    assert row["checker_ok"]
+    assert (row["deliveries_served"], row["deliveries_total"]) == (1, 2)
+    assert row["office_calls"] == 1
+    assert "1/2" in districts.format_row(dict(row, time_limit_s=5.0))
