@@ -87,3 +87,50 @@ def test_delivery_that_gives_way_takes_its_office_call_along() -> None:
     routes, left_out = repaired(p, line_matrix([0] * 6), {0: [0, 1]})
     assert sorted(routes[0]) == ["N1", "U"]
     assert left_out == 1
+
+
+# --- shortening routes -----------------------------------------------------------------------
+
+# Matrix order: V1, V2, V3, V4, start, end; positions on a line in seconds. The agent starts
+# at 0 and ends at 3000, so V1, V3, V2 rides 3000 s and the proposed V1, V2, V3 rides 5000 s.
+LINE = line_matrix([1000, 3000, 2000, 3000, 0, 3000])
+
+
+def zigzag_day(shift_end: str, v3_window: tuple[str, str] = ("08:00", "18:00")) -> Problem:
+    return problem(
+        [agent("A", shift=("08:00", shift_end))],
+        [
+            visit("V1"),
+            visit("V2"),
+            visit("V3", windows=[v3_window]),
+            visit("V4", service="cnic_renewal"),
+        ],
+    )
+
+
+def test_route_is_shortened_and_the_ride_saved_serves_one_more_visit() -> None:
+    """Three 5-minute visits ridden in the proposed order take 98 of 110 minutes, too many
+    for V4's 20; in line order they take 65, and V4 fits."""
+    routes, left_out = repaired(zigzag_day("09:50"), LINE, {0: [0, 1, 2]})
+    assert routes[0][:2] == ["V1", "V3"]
+    assert sorted(routes[0]) == ["V1", "V2", "V3", "V4"]
+    assert left_out == 0
+
+
+def test_window_keeps_the_proposed_order() -> None:
+    """V3 may not start before 09:25: served before V2 it would leave V2 too late for the shift
+    end, so it stays last and V4 stays out."""
+    routes, _ = repaired(zigzag_day("09:50", v3_window=("09:25", "18:00")), LINE, {0: [0, 1, 2]})
+    assert routes[0] == ["V1", "V2", "V3"]
+
+
+def test_call_stays_before_its_deliveries() -> None:
+    """The office sits where V2 is: calling there first and delivering V1 on the way back
+    would ride less, but the document must be collected before it is delivered."""
+    office = Office("O", "NADRA centre", Location(31.6, 74.3), window("08:00", "17:00"), 600)
+    p = problem([agent("A")], [visit("V1", pickup_office="O"), visit("V2")])
+    p = dataclasses.replace(p, offices=(office,))
+    # positions: V1, V2, start, end, office
+    routes, _ = repaired(p, line_matrix([1000, 3000, 0, 0, 3000]), {0: [0, 1]})
+    nodes = routes[0]
+    assert nodes.index("call") < nodes.index("V1")
