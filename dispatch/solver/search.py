@@ -254,15 +254,17 @@ def solve(
         build = build_model(problem, matrix, pre, seed)
         monitor = _Monitor(build, len(problem.visits), started_s, progress)
         build.routing.AddAtSolutionCallback(monitor)
+        repaired: dict[int, list[int]] | None = None
+        if warm is not None:
+            repaired, left_out = warm_routes(problem, matrix, build, warm.routes, pre.allowed)
+            facts["warm_start_dropped"] = left_out
+        # Repair takes its share of the limit too (about a second on a 1000-visit day).
         remaining_s = max(MIN_POLISH_S, time_limit_s - (time.perf_counter() - started_s))
         failures = max(MIN_STALL_FAILURES, round(STALL_FAILURES_PER_S * remaining_s))
         build.routing.AddSearchMonitor(build.routing.solver().FailuresLimit(failures))
         params = search_parameters(remaining_s, solution_limit, break_routes=build.break_routes)
         assignment = None
-        repaired: dict[int, list[int]] | None = None
-        if warm is not None:
-            repaired, left_out = warm_routes(problem, matrix, build, warm.routes, pre.allowed)
-            facts["warm_start_dropped"] = left_out
+        if repaired is not None:
             initial = _read_routes(build, params, repaired)
             if initial is None:
                 facts["warm_start"] = "rejected"

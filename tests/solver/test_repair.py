@@ -134,3 +134,31 @@ def test_call_stays_before_its_deliveries() -> None:
     routes, _ = repaired(p, line_matrix([1000, 3000, 0, 0, 3000]), {0: [0, 1]})
     nodes = routes[0]
     assert nodes.index("call") < nodes.index("V1")
+
+
+# --- moving visits between routes ----------------------------------------------------------
+
+# Matrix order: V1, V2, X, starts A and B, ends A and B; positions on a line in seconds.
+# A works around 0, B around 10000; X (at 9000) was proposed on A's route.
+TWO_AGENTS = line_matrix([500, 9500, 9000, 0, 10000, 0, 10000])
+
+
+def two_agent_day(b_skills: tuple[str, ...]) -> Problem:
+    return problem(
+        [agent("A"), agent("B", skills=b_skills)],
+        [visit("V1"), visit("V2"), visit("X", service="cnic_renewal")],
+    )
+
+
+def test_visit_moves_to_the_route_that_passes_by() -> None:
+    p = two_agent_day(("nadra_biometric",))
+    routes, left_out = repaired(p, TWO_AGENTS, {0: [0, 2], 1: [1]})
+    assert routes[0] == ["V1"]
+    assert sorted(routes[1]) == ["V2", "X"]
+    assert left_out == 0
+
+
+def test_visit_stays_with_the_only_agent_skilled_for_it() -> None:
+    p = two_agent_day(("licensing",))
+    routes, _ = repaired(p, TWO_AGENTS, {0: [0, 2], 1: [1]})
+    assert routes[0] == ["V1", "X"]
