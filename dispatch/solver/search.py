@@ -1,7 +1,7 @@
 """Searching the routing model and turning its answer into a :class:`dispatch.plan.Plan`.
 
 The search runs in two phases. First PyVRP's iterated local search (:mod:`dispatch.solver.ils`)
-proposes routes for a share of the time limit (:func:`ils_share`); it finds much better routes
+proposes routes for a share of the time limit (:data:`ILS_SHARE`); it finds much better routes
 than OR-Tools alone in the same time. Then the OR-Tools model, which holds every rule of the day,
 reads those routes as its first solution and improves them with guided local search until the
 time limit (GLS never stops by itself) or, when given, a solution limit. If the proposal is
@@ -65,17 +65,14 @@ MIN_STALL_FAILURES = 100_000
 # cold; seed 2 285 and 156k s against 288 and 180k s. 1000 visits / 60 agents, 60 s: 936
 # served (every break taken, every delivery after its call) against none cold, where OR-Tools
 # finds no first solution in time. So the warm start stays on.
+# Field days under 800 visits used to give the proposal only half the limit, leaving OR-Tools
+# more time to re-insert what repair left out. Since repair exchanges, shortens and moves
+# visits itself, the same share pays there too: synth.generate(300, 20) days, seeds 0-3,
+# shared 2-core machine, 0.75 against 0.5 served 292, 289, 295 and 291 against 291, 287, 296
+# and 289 at 30 s, and 296, 294, 299 and 294 against 296, 295, 298 and 293 at 60 s (seed 0
+# with 40.7 h of travel against 42.6 h): better by the objective in six runs of eight.
 ILS_SHARE = 0.75
 ILS_ITERATIONS_WHEN_LIMITED = 500
-# Where the proposal ignores rules (breaks, office calls, ...) OR-Tools must repair and re-insert,
-# and more time for it pays while it can search: on synth.generate(300, 20) days with every
-# field rule at 30 s, a 0.5 share served 292 (seed 7) and 282 (seed 0) against 286 and 283 with
-# 0.75; on a 600-visit, 36-agent day at 40 s, 546 served with 66.2 h of travel against 547 and
-# 71.9 h. At 1000 visits OR-Tools' moves are slow (placing 60 routes' breaks): it found 2-7
-# solutions in its last 11 s of a 60 s limit, so above SMALL_DAY_VISITS the proposal keeps the
-# larger share.
-ILS_SHARE_INEXACT = 0.5
-SMALL_DAY_VISITS = 800
 # Least time left for the OR-Tools phase, which must at least read and check the warm start.
 MIN_POLISH_S = 0.05
 # With a metaheuristic, OR-Tools re-reads the first solution (warm start or not) in a nested
@@ -354,18 +351,11 @@ def _warm_start(
         pre.candidates,
         pre.allowed,
         prizes,
-        time_limit_s=time_limit_s * ils_share(problem, len(pre.candidates)),
+        time_limit_s=time_limit_s * ILS_SHARE,
         seed=seed,
         max_iterations=ILS_ITERATIONS_WHEN_LIMITED if solution_limit is not None else None,
         on_best=on_best,
     )
-
-
-def ils_share(problem: Problem, n_candidates: int) -> float:
-    """Share of the time limit for the ILS phase (see :data:`ILS_SHARE_INEXACT`)."""
-    if ils_is_exact(problem) or n_candidates > SMALL_DAY_VISITS:
-        return ILS_SHARE
-    return ILS_SHARE_INEXACT
 
 
 def _read_routes(build: RoutingBuild, params: Any, routes: dict[int, list[int]]) -> Any:
