@@ -121,6 +121,16 @@ def warm_routes(
     return routes, still_out
 
 
+def _detours_s(
+    duration: npt.NDArray[np.int64], locs: Sequence[int], x: int
+) -> npt.NDArray[np.int64]:
+    """The ride location ``x`` adds in each gap of a route through ``locs``."""
+    stops = np.asarray(locs, dtype=np.intp)
+    prev, succ = stops[:-1], stops[1:]
+    extra: npt.NDArray[np.int64] = duration[prev, x] + duration[x, succ] - duration[prev, succ]
+    return extra
+
+
 def _reinsert(
     problem: Problem,
     matrix: TravelMatrix,
@@ -136,10 +146,7 @@ def _reinsert(
         draft = drafts[k]
         if not draft.has_room(v):
             continue
-        locs = np.array(draft.locations(), dtype=np.intp)
-        extra = (
-            duration[locs[:-1], target] + duration[target, locs[1:]] - duration[locs[:-1], locs[1:]]
-        )
+        extra = _detours_s(duration, draft.locations(), target)
         options += [(int(extra[at]), k, at) for at in range(len(extra))]
     options.sort()
     return any(drafts[k].insert(v, at) for _, k, at in options[:MAX_INSERT_TRIES])
@@ -162,10 +169,7 @@ def _exchange(
     options: list[tuple[int, int, int, int]] = []
     for k in agents:
         draft = drafts[k]
-        locs = np.array(draft.locations(), dtype=np.intp)
-        extra = (
-            duration[locs[:-1], target] + duration[target, locs[1:]] - duration[locs[:-1], locs[1:]]
-        )
+        extra = _detours_s(duration, draft.locations(), target)
         for at in range(len(extra)):
             for j in (at - 1, at):
                 if 0 <= j < len(draft.steps) and draft.gives_way(j, rank):
