@@ -391,9 +391,12 @@ def time_route(
         stops.append(_stop(problem, matrix, step, leg, prev))
         prev = timer.location(step)
     end_loc = problem.end_index(agent_pos)
+    # In the order taken: of two breaks starting together, the one of no length came first.
     breaks = tuple(
         BreakTaken(timer.breaks[k].name, start_s, start_s + timer.breaks[k].duration_s)
-        for k, start_s in sorted(placed.items(), key=lambda kv: (kv[1], kv[0]))
+        for k, start_s in sorted(
+            placed.items(), key=lambda kv: (kv[1], timer.breaks[kv[0]].duration_s, kv[0])
+        )
     )
     return Route(
         agent.id,

@@ -61,6 +61,29 @@ def test_break_later_in_the_day_leaves_the_visit_early() -> None:
     assert [b.start_s for b in plan.routes[0].breaks] == [hm("15:00")]
 
 
+def test_breaks_starting_together_are_listed_in_the_order_taken() -> None:
+    """A break of no length and a 15-minute one both due at 08:00: the plan lists the empty one
+    first, so the two do not overlap (the checker reads them in the plan's order)."""
+    p = problem(
+        [
+            agent(
+                "A",
+                shift=("06:00", "08:15"),
+                breaks=(
+                    Break("b0", 900, window("08:00", "08:00")),
+                    Break("b1", 0, window("08:00", "08:00")),
+                ),
+            )
+        ],
+        [visit("V1", windows=[("06:00", "06:00")], service="cnic_renewal")],
+    )
+    plan = solved(p, line_matrix([0, 0, 0]))
+    assert [(b.name, b.start_s, b.end_s) for b in plan.routes[0].breaks] == [
+        ("b1", hm("08:00"), hm("08:00")),
+        ("b0", hm("08:00"), hm("08:15")),
+    ]
+
+
 def test_break_taken_on_the_way_delays_the_arrival() -> None:
     """Two long visits an hour's ride apart, lunch due between them: the arrival is later by
     the whole break."""
