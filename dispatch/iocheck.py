@@ -32,6 +32,8 @@ from dispatch.model import (
     Service,
     TimeWindow,
     Visit,
+    clash_message,
+    clashing_breaks,
 )
 
 FORMAT_VERSION = schema.FORMAT_VERSION
@@ -351,6 +353,9 @@ def build_agent(doc: schema.AgentDoc, ctx: Context, checks: Checks) -> Agent | N
                     f"break of {item.duration_min:g} min is longer than the shift "
                     f"({shift_s / 3600:g} h)",
                 )
+    clash = clashing_breaks(breaks)
+    if clash:
+        checks.add("breaks", clash_message(clash))
     if not checks.clean or shift is None:
         return None
     return Agent(

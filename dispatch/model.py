@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -77,6 +77,50 @@ class Break:
     name: str
     duration_s: int
     window: TimeWindow
+
+
+# Breaks up to which :func:`clashing_breaks` checks that they can all be taken (2^n subsets);
+# a real shift has two or three.
+MAX_BREAKS_CHECKED = 12
+
+
+def clashing_breaks(breaks: Sequence[Break]) -> tuple[Break, ...]:
+    """The breaks, if no order lets each start in its window after the one before ends.
+
+    Breaks never overlap (each is whole and the agent takes one at a time), so a set whose
+    windows force an overlap has no valid plan at all. Earliest finish over every subset
+    decides it exactly: a subset that can end sooner leaves at least as much room for the rest.
+    Only well-formed breaks count (malformed ones are reported on their own), and more than
+    :data:`MAX_BREAKS_CHECKED` breaks are not judged.
+    """
+    formed = [b for b in breaks if b.duration_s > 0 and b.window.start_s <= b.window.end_s]
+    if len(formed) < 2 or len(formed) > MAX_BREAKS_CHECKED:
+        return ()
+    finish: dict[int, int] = {0: -(2**62)}
+    for mask in range(1 << len(formed)):
+        done_s = finish.get(mask)
+        if done_s is None:
+            continue
+        for k, rest in enumerate(formed):
+            if mask & (1 << k):
+                continue
+            start_s = max(done_s, rest.window.start_s)
+            if start_s > rest.window.end_s:
+                continue
+            bigger = mask | (1 << k)
+            end_s = start_s + rest.duration_s
+            if end_s < finish.get(bigger, 2**62):
+                finish[bigger] = end_s
+    return () if (1 << len(formed)) - 1 in finish else tuple(formed)
+
+
+def clash_message(clash: Sequence[Break]) -> str:
+    """The input issue for breaks :func:`clashing_breaks` found, naming each."""
+    listed = ", ".join(repr(b.name) for b in clash)
+    return (
+        f"breaks {listed} cannot all be taken: whatever the order, one would have to start "
+        "after its window closes or overlap another"
+    )
 
 
 @dataclass(frozen=True, slots=True)

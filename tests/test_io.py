@@ -358,6 +358,26 @@ def test_break_longer_than_the_shift_is_reported() -> None:
     assert where in found and "longer than the shift (3 h)" in found[where]
 
 
+def test_breaks_that_cannot_all_be_taken_are_reported() -> None:
+    """Two half-hour breaks that must both start at 13:00 would overlap: the agent's breaks
+    are refused together, each named."""
+    doc = valid_doc()
+    window = {"start": "13:00", "end": "13:00"}
+    _set(
+        doc,
+        "agents.0.breaks",
+        [
+            {"name": "lunch", "duration_min": 30, "window": window},
+            {"name": "prayer", "duration_min": 30, "window": window},
+        ],
+    )
+    with pytest.raises(InputError) as exc:
+        io.parse_problem(doc)
+    found = issues_of(exc)
+    assert list(found) == ["agents[0] (id 'A1').breaks"]
+    assert "'lunch', 'prayer' cannot all be taken" in found["agents[0] (id 'A1').breaks"]
+
+
 def test_every_issue_is_reported_at_once() -> None:
     """Independent faults in different items and in one item all come back together."""
     doc = valid_doc()

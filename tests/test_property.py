@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections import Counter
 
 import numpy as np
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dispatch.check import check_plan
+from dispatch.errors import InputError
 from dispatch.geo.matrix import TravelMatrix
 from dispatch.model import Agent, Break, Office, Priority, Problem, TimeWindow, Visit
 from dispatch.plan import Reason
@@ -80,7 +82,16 @@ def test_plan_is_valid_and_accounts_for_every_visit(
 ) -> None:
     """The plan passes check_plan; each visit is routed once or unassigned with a reason."""
     problem, matrix = case
-    plan = solve(problem, matrix, time_limit_s=10.0, seed=seed, solution_limit=30)
+    try:
+        plan = solve(problem, matrix, time_limit_s=10.0, seed=seed, solution_limit=30)
+    except InputError as refused:
+        # Only an agent whose breaks can never all be taken whole is refused.
+        assert [issue.where for issue in refused.issues] == [
+            f"agents[{k}] (id {a.id!r}).breaks"
+            for k, a in enumerate(problem.agents)
+            if not _breaks_fit(a.breaks)
+        ]
+        return
     report = check_plan(problem, plan, matrix)
     assert report.ok, report.summary()
     served = Counter(plan.served_ids())
@@ -107,7 +118,7 @@ def field_problems(draw: st.DrawFn) -> tuple[Problem, TravelMatrix]:
             breaks.append(
                 Break(
                     f"b{k}",
-                    draw(st.sampled_from((0, 900, 1800, 3600))),
+                    draw(st.sampled_from((300, 900, 1800, 3600))),
                     TimeWindow(start_q * 900, (start_q + draw(st.integers(0, 8))) * 900),
                 )
             )
@@ -152,13 +163,36 @@ def field_problems(draw: st.DrawFn) -> tuple[Problem, TravelMatrix]:
     return field, TravelMatrix(duration, duration * 8)
 
 
+def _breaks_fit(breaks: tuple[Break, ...]) -> bool:
+    """Some order of the breaks lets each start in its window once the one before has ended."""
+    for order in itertools.permutations(breaks):
+        free_s = 0
+        for rest in order:
+            free_s = max(free_s, rest.window.start_s)
+            if free_s > rest.window.end_s:
+                break
+            free_s += rest.duration_s
+        else:
+            return True
+    return False
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(field_problems(), st.integers(0, 3))
 def test_plan_with_every_field_rule_is_valid(case: tuple[Problem, TravelMatrix], seed: int) -> None:
     """With breaks, office calls, soft windows, pins, preferences and balance, the plan still
     passes check_plan and accounts for every visit exactly once."""
     problem, matrix = case
-    plan = solve(problem, matrix, time_limit_s=10.0, seed=seed, solution_limit=30)
+    try:
+        plan = solve(problem, matrix, time_limit_s=10.0, seed=seed, solution_limit=30)
+    except InputError as refused:
+        # Only an agent whose breaks can never all be taken whole is refused.
+        assert [issue.where for issue in refused.issues] == [
+            f"agents[{k}] (id {a.id!r}).breaks"
+            for k, a in enumerate(problem.agents)
+            if not _breaks_fit(a.breaks)
+        ]
+        return
     report = check_plan(problem, plan, matrix)
     assert report.ok, report.summary()
     served = Counter(plan.served_ids())

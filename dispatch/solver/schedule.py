@@ -318,12 +318,13 @@ class RouteTimer:
                     ride = _ride(state.depart_s, travel_s, order, self.breaks)
                     if ride is None:
                         continue
-                    _, end_s, placed = ride
+                    rested_s, end_s, placed = ride
                     if end_s > limit_s or (best is not None and end_s >= best.end_s):
                         continue
                     rest = free & ~on_way
                     for later in self.orders[rest]:
-                        after = _after(end_s, later, self.breaks)
+                        # After the breaks taken on arrival, which may run past the end.
+                        after = _after(rested_s, later, self.breaks)
                         if after is not None:
                             best = _Finish(state, travel_s, end_s, tuple(placed + after))
                             break
@@ -391,12 +392,9 @@ def time_route(
         stops.append(_stop(problem, matrix, step, leg, prev))
         prev = timer.location(step)
     end_loc = problem.end_index(agent_pos)
-    # In the order taken: of two breaks starting together, the one of no length came first.
     breaks = tuple(
         BreakTaken(timer.breaks[k].name, start_s, start_s + timer.breaks[k].duration_s)
-        for k, start_s in sorted(
-            placed.items(), key=lambda kv: (kv[1], timer.breaks[kv[0]].duration_s, kv[0])
-        )
+        for k, start_s in sorted(placed.items(), key=lambda kv: (kv[1], kv[0]))
     )
     return Route(
         agent.id,

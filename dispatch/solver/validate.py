@@ -11,7 +11,7 @@ import math
 
 from dispatch.errors import InputError, InputIssue
 from dispatch.geo.matrix import TravelMatrix
-from dispatch.model import Problem
+from dispatch.model import Problem, clash_message, clashing_breaks
 
 
 def validate_inputs(
@@ -80,14 +80,15 @@ def _agent_issues(problem: Problem) -> list[InputIssue]:
             if rest.name in names:
                 issues.append(InputIssue(f"{b_where}.name", "duplicate break name for this agent"))
             names.add(rest.name)
-            if rest.duration_s < 0:
+            if rest.duration_s <= 0:  # as in the file format: a break of no length is a slip
                 issues.append(
-                    InputIssue(
-                        f"{b_where}.duration_s", f"must not be negative, got {rest.duration_s}"
-                    )
+                    InputIssue(f"{b_where}.duration_s", f"must be positive, got {rest.duration_s}")
                 )
             if rest.window.start_s > rest.window.end_s:
                 issues.append(InputIssue(f"{b_where}.window", "window ends before it starts"))
+        clash = clashing_breaks(agent.breaks)
+        if clash:
+            issues.append(InputIssue(f"{where}.breaks", clash_message(clash)))
     return issues
 
 

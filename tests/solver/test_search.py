@@ -177,6 +177,26 @@ def test_bad_field_day_rules_are_all_reported_by_name() -> None:
     ]
 
 
+def test_breaks_that_must_overlap_are_an_input_error() -> None:
+    """Two half-hour breaks that must both start between 08:00 and 08:15 can never both be
+    taken whole: the agent is refused, naming its breaks, instead of getting a plan whose
+    breaks overlap. Breaks that fit one after the other are accepted."""
+    tight = (
+        Break("b0", 1800, TimeWindow(hm("08:00"), hm("08:00"))),
+        Break("b1", 1800, TimeWindow(hm("08:00"), hm("08:15"))),
+    )
+    p = problem([agent("A"), agent("B", breaks=tight)], [visit("V1")])
+    with pytest.raises(InputError) as caught:
+        solve(p, line_matrix([0, 0, 0, 0, 0]), solution_limit=1)
+    [issue] = caught.value.issues
+    assert issue.where == "agents[1] (id 'B').breaks"
+    assert "'b0', 'b1'" in issue.message
+    roomy = (tight[0], Break("b1", 1800, TimeWindow(hm("08:00"), hm("08:30"))))
+    p = problem([agent("A"), agent("B", breaks=roomy)], [visit("V1")])
+    plan = solve(p, line_matrix([0, 0, 0, 0, 0]), solution_limit=1)
+    assert check_plan(p, plan, line_matrix([0, 0, 0, 0, 0])).ok
+
+
 def test_search_restarts_from_a_first_solution_with_many_breaks() -> None:
     """OR-Tools re-reads the first solution within its LNS time limit; with a break to place on
     each of 60 routes that took longer than the 0.1 s default and the search ended at once with
