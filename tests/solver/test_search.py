@@ -197,6 +197,17 @@ def test_breaks_that_must_overlap_are_an_input_error() -> None:
     assert check_plan(p, plan, line_matrix([0, 0, 0, 0, 0])).ok
 
 
+def test_break_of_no_length_is_an_input_error() -> None:
+    """A break of 0 s is a slip, refused as the file format refuses it."""
+    rest = Break("prayer", 0, TimeWindow(hm("13:00"), hm("13:30")))
+    p = problem([agent("A", breaks=(rest,))], [visit("V1")])
+    with pytest.raises(InputError) as caught:
+        solve(p, line_matrix([0, 0, 0]), solution_limit=1)
+    [issue] = caught.value.issues
+    assert issue.where == "agents[0] (id 'A').breaks[0] ('prayer').duration_s"
+    assert "must be positive" in issue.message
+
+
 def test_search_restarts_from_a_first_solution_with_many_breaks() -> None:
     """OR-Tools re-reads the first solution within its LNS time limit; with a break to place on
     each of 60 routes that took longer than the 0.1 s default and the search ended at once with
