@@ -10,10 +10,16 @@ and, with ``--peers vroom``, with VROOM on the same matrix and limit (see
 solver. One table row per run, a comparison line per size and limit, JSON with everything
 (default ``benchmarks/results/districts.json``, git-ignored).
 
+``--same-work`` also solves, with the engine, the day cut down to exactly the visits the peer
+served (same agents, offices, limit and seed; row ``engine=vroom``). The full-day comparison
+mixes two things, how much is served and how well it is routed; on the peer's own work only
+the routing is compared: can the engine serve all of it, and with less travel?
+
 Usage::
 
     python benchmarks/districts.py [--sizes 100,300,1000] [--time-limit 30,60] [--seed 0]
-                                   [--peers vroom] [--plain] [--solution-limit N] [--out PATH]
+                                   [--peers vroom] [--same-work] [--plain]
+                                   [--solution-limit N] [--out PATH]
 
 Wall times depend on the machine and on what else runs on it; compare runs made side by side.
 """
@@ -21,6 +27,7 @@ Wall times depend on the machine and on what else runs on it; compare runs made 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -28,10 +35,12 @@ import platform
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find the adapter
 
@@ -121,6 +130,7 @@ def plan_row(
         "preferred_total": len(preferred),
         # Deliveries cost an office call first: the served mix explains much of the travel.
         "deliveries_served": len(deliveries & served_ids),
+        "served_ids": sorted(served_ids),
         "deliveries_total": len(deliveries),
         "office_calls": sum(stop.kind == StopKind.PICKUP for r in plan.routes for stop in r.stops),
         "solve_s": round(solve_s, 2),
@@ -169,6 +179,20 @@ def run_engine(
     return plan_row("engine", problem, plan, matrix, time.monotonic() - started)
 
 
+def peer_work(
+    problem: Problem, matrix: TravelMatrix, served_ids: Collection[str]
+) -> tuple[Problem, TravelMatrix]:
+    """The day with only the visits in ``served_ids`` (in problem order), and its matrix."""
+    keep = [k for k, v in enumerate(problem.visits) if v.id in served_ids]
+    rows = np.array(keep + list(range(len(problem.visits), matrix.size)), dtype=np.intp)
+    cut = TravelMatrix(
+        matrix.duration_s[np.ix_(rows, rows)].copy(),
+        matrix.distance_m[np.ix_(rows, rows)].copy(),
+        matrix.congestion,
+    )
+    return dataclasses.replace(problem, visits=tuple(problem.visits[k] for k in keep)), cut
+
+
 def run_vroom(problem: Problem, matrix: TravelMatrix, time_limit_s: float) -> dict[str, Any]:
     started = time.monotonic()
     try:
@@ -180,15 +204,29 @@ def run_vroom(problem: Problem, matrix: TravelMatrix, time_limit_s: float) -> di
     return row
 
 
+def run_same_work(
+    problem: Problem,
+    matrix: TravelMatrix,
+    peer: dict[str, Any],
+    limit_s: float,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """The engine's row on the peer's served visits alone (see the module docstring)."""
+    work, work_matrix = peer_work(problem, matrix, peer["served_ids"])
+    row = run_engine(work, work_matrix, limit_s, args.seed, args.solution_limit)
+    row.update(solver=f"engine={peer['solver']}", time_limit_s=limit_s, seed=args.seed)
+    return row
+
+
 HEADER = (
-    f"{'solver':<7} {'visits':>6} {'agents':>6} {'limit s':>7} {'served%':>8} {'urgent':>7} "
+    f"{'solver':<12} {'visits':>6} {'agents':>6} {'limit s':>7} {'served%':>8} {'urgent':>7} "
     f"{'delivered':>9} {'calls':>5} {'travel h':>8} {'dist km':>8} {'late min':>8} "
     f"{'work h min/max/std':>18} {'solve s':>7}  checker"
 )
 
 
 def format_row(row: dict[str, Any]) -> str:
-    head = f"{row['solver']:<7} {row['visits']:>6} {row['agents']:>6} {row['time_limit_s']:>7g} "
+    head = f"{row['solver']:<12} {row['visits']:>6} {row['agents']:>6} {row['time_limit_s']:>7g} "
     if "error" in row:
         return head + f"error after {row['solve_s']:.1f} s: {row['error']}"
     verdict = "ok" if row["checker_ok"] else f"{row['violations']} violations"
@@ -239,6 +277,42 @@ def compare(engine: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
         met=met,
     )
     return out
+
+
+def compare_same_work(engine: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
+    """The engine on exactly the visits the peer served: all of them, with less travel?"""
+    out: dict[str, Any] = {
+        "visits": peer["visits"],
+        "time_limit_s": peer["time_limit_s"],
+        "peer": peer["solver"],
+        "work": peer.get("served"),
+    }
+    if "error" in engine or "error" in peer:
+        out.update(served_engine=None, met=False)
+        return out
+    out.update(
+        served_engine=engine["served"],
+        travel_h_engine=engine["travel_h"],
+        travel_h_peer=peer["travel_h"],
+        met=bool(
+            engine["checker_ok"]
+            and peer["checker_ok"]
+            and engine["served"] == peer["served"]
+            and engine["travel_s"] < peer["travel_s"]
+        ),
+    )
+    return out
+
+
+def format_same_work(c: dict[str, Any]) -> str:
+    where = f"{c['visits']} visits, {c['time_limit_s']:g} s"
+    if c["served_engine"] is None:
+        return f"  {where}: no comparison (a run failed)"
+    return (
+        f"  {where}, {c['peer']}'s {c['work']} visits: engine served {c['served_engine']} with "
+        f"{c['travel_h_engine']:.1f} h, {c['peer']} {c['work']} with {c['travel_h_peer']:.1f} h: "
+        f"{'all served, less travel' if c['met'] else 'not met'}"
+    )
 
 
 def _per_served_min(row: dict[str, Any]) -> float | None:
@@ -319,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--solution-limit", type=int, default=None, metavar="N")
     parser.add_argument("--peers", type=_peers, default=[], help="'vroom' or 'none' (default)")
+    parser.add_argument(
+        "--same-work", action="store_true", help="also solve each peer's served visits alone"
+    )
     parser.add_argument("--plain", action="store_true", help="days without the field realities")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
@@ -336,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     problems: list[dict[str, Any]] = []
     comparisons: list[dict[str, Any]] = []
+    same_work: list[dict[str, Any]] = []
     for n_visits in args.sizes:
         problem = generate(n_visits, agents_for(n_visits), args.seed, features=not args.plain)
         problems.append(describe_problem(problem))
@@ -351,10 +429,19 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 print(format_row(row), flush=True)
                 comparisons.append(compare(engine, row))
+                if args.same_work and "error" not in row:
+                    same = run_same_work(problem, matrix, row, limit_s, args)
+                    rows.append(same)
+                    print(format_row(same), flush=True)
+                    same_work.append(compare_same_work(same, row))
     if comparisons:
         print("comparison (engine first):")
         for c in comparisons:
             print(format_comparison(c))
+    if same_work:
+        print("on the peer's own work (its served visits only):")
+        for c in same_work:
+            print(format_same_work(c))
     print(final_line(comparisons) if peers else "no peer: pass --peers vroom to compare")
     result = {
         "benchmark": "districts",
@@ -373,12 +460,14 @@ def main(argv: list[str] | None = None) -> int:
             "travel": "haversine (default TravelSpec)",
             "threads": 1,
             "peers": peers,
+            "same_work": args.same_work,
             "skipped_peers": skipped,
             "vroom_priorities": {str(k): v for k, v in vroom_district.VROOM_PRIORITY.items()},
         },
         "problems": problems,
         "rows": rows,
         "comparisons": comparisons,
+        "same_work": same_work,
         "final": final_line(comparisons) if comparisons else None,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -133,3 +133,30 @@ def test_row_counts_deliveries_served_and_office_calls() -> None:
     assert (row["deliveries_served"], row["deliveries_total"]) == (1, 2)
     assert row["office_calls"] == 1
     assert "1/2" in districts.format_row(dict(row, time_limit_s=5.0))
+
+
+def test_peer_work_keeps_only_the_peer_s_visits_with_their_travel() -> None:
+    """Cut to V2 alone, the day keeps its agent and office and the matrix its rides: V2 to the
+    office is the same 1500 s as before, and the plan on the cut day passes the checker."""
+    p = _day(("09:00", "12:00"), ("09:00", "17:00"))
+    work, m = districts.peer_work(p, LINE, {"V2"})
+    assert [v.id for v in work.visits] == ["V2"]
+    assert work.agents == p.agents and work.offices == p.offices
+    assert m.size == len(work.locations())
+    assert m.duration_s[work.visit_index(0), work.office_index(0)] == 1500
+    assert m.duration_s[work.start_index(0), work.visit_index(0)] == 2000
+    plan = solve(work, m, time_limit_s=5.0, solution_limit=20)
+    assert check_plan(work, plan, m).ok and plan.served_ids() == ["V2"]
+
+
+def test_same_work_needs_every_peer_visit_served_with_less_travel() -> None:
+    """On the peer's own visits the engine must serve all of them, with less travel."""
+    peer = {"solver": "vroom", "visits": 10, "time_limit_s": 30.0, "checker_ok": True}
+    peer |= {"served": 9, "travel_s": 7200, "travel_h": 2.0}
+    engine = dict(peer, solver="engine=vroom", visits=9, travel_s=3600, travel_h=1.0)
+    assert districts.compare_same_work(engine, peer)["met"]
+    assert not districts.compare_same_work(dict(engine, served=8), peer)["met"]
+    assert not districts.compare_same_work(dict(engine, travel_s=7200), peer)["met"]
+    assert not districts.compare_same_work(dict(engine, checker_ok=False), peer)["met"]
+    line = districts.format_same_work(districts.compare_same_work(engine, peer))
+    assert "vroom's 9 visits: engine served 9 with 1.0 h" in line
