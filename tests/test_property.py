@@ -82,16 +82,7 @@ def test_plan_is_valid_and_accounts_for_every_visit(
 ) -> None:
     """The plan passes check_plan; each visit is routed once or unassigned with a reason."""
     problem, matrix = case
-    try:
-        plan = solve(problem, matrix, time_limit_s=10.0, seed=seed, solution_limit=30)
-    except InputError as refused:
-        # Only an agent whose breaks can never all be taken whole is refused.
-        assert [issue.where for issue in refused.issues] == [
-            f"agents[{k}] (id {a.id!r}).breaks"
-            for k, a in enumerate(problem.agents)
-            if not _breaks_fit(a.breaks)
-        ]
-        return
+    plan = solve(problem, matrix, time_limit_s=10.0, seed=seed, solution_limit=30)
     report = check_plan(problem, plan, matrix)
     assert report.ok, report.summary()
     served = Counter(plan.served_ids())
