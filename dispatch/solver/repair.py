@@ -465,11 +465,12 @@ class _Draft:
         out = self.steps[j].pos
         kept: list[Step] = []
         first = j  # stops before the first one left out keep their times
+        now_at = at
         for i, step in enumerate(self.steps):
             if i != j and step.kind == StopKind.PICKUP and out in step.collects:
                 step = Step(StopKind.PICKUP, step.pos, tuple(x for x in step.collects if x != out))
             if i == j or (step.kind == StopKind.PICKUP and not step.collects):
-                at -= i < at
+                now_at -= i < at  # against the position before any stop was left out
                 first = min(first, i)
                 continue
             kept.append(step)
@@ -481,7 +482,7 @@ class _Draft:
         self.served -= 1
         for name, amount in self.problem.visits[out].demand.items():
             self.load[name] = self.load.get(name, 0) - amount
-        return saved, at
+        return saved, now_at
 
     def snapshot(self) -> _Saved:
         """What :meth:`restore` needs to undo the changes that follow."""

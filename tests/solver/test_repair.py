@@ -89,6 +89,26 @@ def test_delivery_that_gives_way_takes_its_office_call_along() -> None:
     assert left_out == 1
 
 
+def test_last_delivery_gives_way_to_a_visit_after_it() -> None:
+    """N1, a call, then delivery D: the urgent visit U is cheapest right after D, at the end
+    of the route, and fits only once D and its call are gone. The gap after D is then the
+    route's end, one place earlier for each of the two stops left out."""
+    office = Office("O", "NADRA centre", Location(31.6, 74.3), window("08:00", "17:00"), 600)
+    p = problem(
+        [agent("A", shift=("08:00", "09:20"))],
+        [
+            visit("D", pickup_office="O"),
+            visit("N1", service="cnic_renewal"),
+            visit("U", service="cnic_renewal", priority=Priority.URGENT),
+        ],
+    )
+    p = dataclasses.replace(p, offices=(office,))
+    # Matrix order: D, N1, U, start, end, office.
+    routes, left_out = repaired(p, line_matrix([1000, 0, 2000, 0, 2000, 0]), {0: [1, 0]})
+    assert routes[0] == ["N1", "U"]
+    assert left_out == 1
+
+
 # --- shortening routes -----------------------------------------------------------------------
 
 # Matrix order: V1, V2, V3, V4, start, end; positions on a line in seconds. The agent starts
