@@ -82,7 +82,9 @@ def warm_routes(
     for k in sorted(proposed):
         for v in proposed[k]:
             proposed_count += 1
-            if v not in build.visit_nodes or not drafts[k].append(v):
+            # A proposal that gives a visit to an agent not allowed it (skills, pins, reach)
+            # would make the model refuse every route: that visit starts over instead.
+            if v not in build.visit_nodes or k not in allowed[v] or not drafts[k].append(v):
                 left_out.append(v)
     routed = {v for k in proposed for v in proposed[k]}
     left_out += [v for v in build.visit_order if v not in routed]

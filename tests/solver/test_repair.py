@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dispatch.errors import InputError
 from dispatch.geo.matrix import TravelMatrix
 from dispatch.model import Location, Office, Priority, Problem
 from dispatch.solver.build import build_model
 from dispatch.solver.presolve import presolve
 from dispatch.solver.repair import warm_routes
+from dispatch.solver.search import search_parameters
+from dispatch.solver.validate import validate_inputs
 from tests.factories import agent, line_matrix, problem, visit, window
+from tests.test_property import field_problems
 
 # Three 20-minute visits at one address; a 50-minute shift holds two of them.
 SHORT_SHIFT = ("08:00", "08:50")
@@ -182,3 +189,48 @@ def test_visit_stays_with_the_only_agent_skilled_for_it() -> None:
     p = two_agent_day(("licensing",))
     routes, _ = repaired(p, TWO_AGENTS, {0: [0, 2], 1: [1]})
     assert routes[0] == ["V1", "X"]
+
+
+# --- any proposal ----------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(field_problems(), st.data())
+def test_any_proposal_becomes_routes_the_model_accepts(
+    case: tuple[Problem, TravelMatrix], data: st.DataObject
+) -> None:
+    """Whatever the proposal (any visits, any agents, any order), repair returns routes that
+    serve each visit at most once, only by an agent allowed to, and that the OR-Tools model
+    reads as a solution."""
+    p, m = case
+    try:
+        validate_inputs(p, m, time_limit_s=1.0, solution_limit=None)
+    except InputError:
+        return  # breaks that can never all be taken: refused before any search
+    pre = presolve(p, m)
+    build = build_model(p, m, pre, 0)
+    order = data.draw(st.permutations(list(pre.candidates)))
+    owner = data.draw(st.lists(st.integers(0, len(p.agents) - 1), min_size=len(order)))
+    proposed: dict[int, list[int]] = {}
+    for v, k in zip(order, owner, strict=False):
+        proposed.setdefault(k, []).append(v)
+    routes, left_out = warm_routes(p, m, build, proposed, pre.allowed)
+    served = [
+        build.node_visits[n]
+        for nodes in routes.values()
+        for n in nodes
+        if n < len(build.node_visits)
+    ]
+    assert len(served) == len(set(served))
+    assert 0 <= left_out <= sum(len(vs) for vs in proposed.values())
+    for k, nodes in routes.items():
+        for n in nodes:
+            if n < len(build.node_visits):
+                assert k in pre.allowed[build.node_visits[n]]
+    params = search_parameters(5.0, 1, break_routes=build.break_routes)
+    build.routing.CloseModelWithParameters(params)
+    indices = [
+        [build.manager.NodeToIndex(n) for n in routes.get(k, [])]
+        for k in range(build.routing.vehicles())
+    ]
+    assert build.routing.ReadAssignmentFromRoutes(indices, True) is not None
