@@ -123,6 +123,19 @@ def warm_routes(
     return routes, still_out
 
 
+def fitting_steps(
+    problem: Problem, matrix: TravelMatrix, build: RoutingBuild, k: int, steps: Sequence[Step]
+) -> list[Step]:
+    """Agent ``k``'s visits of ``steps`` in order, each kept if it still fits after those kept
+    before it (with the office calls it needs): what a route the model accepted but that
+    cannot be timed keeps."""
+    draft = _Draft(problem, matrix, build, k)
+    for step in steps:
+        if step.kind == StopKind.VISIT:
+            draft.append(step.pos)
+    return list(draft.steps)
+
+
 def _detours_s(
     duration: npt.NDArray[np.int64], locs: Sequence[int], x: int
 ) -> npt.NDArray[np.int64]:

@@ -38,8 +38,8 @@ from dispatch.plan import Plan, Reason, Route, StopKind, Unassigned
 from dispatch.solver.build import COST_SCALE, RoutingBuild, build_model
 from dispatch.solver.ils import IlsRoutes, ils_is_exact, ils_prizes, ils_routes
 from dispatch.solver.presolve import Presolve, agents_text, presolve
-from dispatch.solver.repair import warm_routes
-from dispatch.solver.schedule import Step, time_route
+from dispatch.solver.repair import fitting_steps, warm_routes
+from dispatch.solver.schedule import Step, model_travel, route_fits, time_route
 from dispatch.solver.validate import validate_inputs
 
 # Measured on synth.generate(300 visits, 20 agents, seeds 1-5), haversine travel, GLS for 10 s
@@ -236,6 +236,7 @@ def solve(
         "warm_start": "none",
         "ils_iterations": 0,
         "warm_start_dropped": 0,
+        "routes_cut_to_fit": 0,
     }
     routes_by_agent: dict[int, list[Step]] = {}
     if pre.candidates:
@@ -283,6 +284,14 @@ def solve(
             # stands (repair times it as the model would), so it is the plan.
             facts["status"] = "warm_start_only"
             routes_by_agent = {k: _steps_of(build, nodes) for k, nodes in repaired.items() if nodes}
+        for k, steps in list(routes_by_agent.items()):
+            if not route_fits(
+                problem, k, steps, model_travel(matrix, problem.agents[k].speed_factor)
+            ):
+                # The model lets a break overlap an office call (the call is part of the ride
+                # into its node); such a route cannot be timed. Keep what fits, in order.
+                routes_by_agent[k] = fitting_steps(problem, matrix, build, k, steps)
+                facts["routes_cut_to_fit"] += 1
         served = {
             step.pos
             for steps in routes_by_agent.values()

@@ -8,6 +8,10 @@ import dataclasses
 from dispatch.check import WRONG_REASON, check_plan
 from dispatch.model import Break, Location, Office, Problem
 from dispatch.plan import Plan, Reason, StopKind, Unassigned
+from dispatch.solver.build import build_model
+from dispatch.solver.presolve import presolve
+from dispatch.solver.repair import fitting_steps
+from dispatch.solver.schedule import Step, model_travel, route_fits
 from tests.factories import agent, hm, line_matrix, problem, visit, window
 from tests.solver.helpers import order_of, reasons, solved
 
@@ -76,6 +80,54 @@ def test_breaks_left_for_the_end_of_the_route_follow_one_another() -> None:
     assert len(plan.routes[0].stops) == 2
     taken = sorted((b.start_s, b.end_s) for b in plan.routes[0].breaks)
     assert len(taken) == 2 and taken[0][1] <= taken[1][0]
+
+
+def call_during_break_day() -> Problem:
+    """An hour's break fixed at 10:45, an office open 11:00-12:00 and a visit V7 due by 11:45:
+    the call, V7 and then the delivery D cannot all follow V1 (the call can only start at
+    11:45, after the break), though the routing model lets the break fall during the call."""
+    office = Office("O", "NADRA centre", Location(31.6, 74.3), window("11:00", "12:00"), 300)
+    p = problem(
+        [
+            agent(
+                "A",
+                shift=("06:00", "12:30"),
+                breaks=(Break("b0", 3600, window("10:45", "10:45")),),
+            )
+        ],
+        [
+            visit("D", windows=[("06:00", "12:15")], service="cnic_renewal", pickup_office="O"),
+            visit("V1", windows=[("06:00", "06:00")], service="cnic_renewal"),
+            visit("V7", windows=[("10:30", "11:45"), ("12:15", "12:15")], service="cnic_renewal"),
+        ],
+    )
+    return dataclasses.replace(p, offices=(office,))
+
+
+def test_route_that_cannot_be_timed_keeps_what_fits_in_order() -> None:
+    """V1, the call, V7, D: after V1 and V7 the delivery no longer fits, so the route keeps
+    V1 and V7 and the plan is valid."""
+    p = call_during_break_day()
+    m = line_matrix([0] * 6)
+    pre = presolve(p, m)
+    build = build_model(p, m, pre, 0)
+    steps = [
+        Step(StopKind.VISIT, 1),
+        Step(StopKind.PICKUP, 0, (0,)),
+        Step(StopKind.VISIT, 2),
+        Step(StopKind.VISIT, 0),
+    ]
+    assert not route_fits(p, 0, steps, model_travel(m, 1.0))
+    kept = fitting_steps(p, m, build, 0, steps)
+    assert [(s.kind, s.pos) for s in kept] == [(StopKind.VISIT, 1), (StopKind.VISIT, 2)]
+    assert route_fits(p, 0, kept, model_travel(m, 1.0))
+
+
+def test_plan_stays_valid_when_the_model_lets_a_break_fall_during_a_call() -> None:
+    """The model's route (V1, call, V7, D) cannot be timed; the plan keeps what fits instead
+    of failing, and passes the checker."""
+    plan = solved(call_during_break_day(), line_matrix([0] * 6))
+    assert plan.solver["routes_cut_to_fit"] <= 1
 
 
 def test_break_taken_on_the_way_delays_the_arrival() -> None:

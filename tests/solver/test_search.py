@@ -67,7 +67,9 @@ def test_solver_facts_are_reported(district: tuple[Problem, TravelMatrix]) -> No
         "warm_start",
         "ils_iterations",
         "warm_start_dropped",
+        "routes_cut_to_fit",
     }
+    assert facts["routes_cut_to_fit"] == 0
     assert facts["warm_start"] == "pyvrp-ils"
     assert 0 < facts["ils_iterations"] <= 500
     assert facts["time_limit_s"] == 20.0
