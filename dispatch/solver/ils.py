@@ -29,6 +29,7 @@ without a warm start.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -359,17 +360,20 @@ def ils_routes(
 
     ``allowed_agents[v]`` lists the agent positions that may serve visit position ``v``.
     ``prizes[k]`` is what serving ``candidates[k]`` is worth (see :func:`ils_prizes`), or
-    ``None`` for a visit that must be served. Stops after ``time_limit_s`` and, when given, after
-    ``max_iterations`` (deterministic unless the time limit strikes first). ``on_best`` gets
+    ``None`` for a visit that must be served. Stops after ``time_limit_s``, building PyVRP's
+    problem included (about 3 s at 1000 visits), and, when given, after ``max_iterations``
+    (deterministic unless the time limit strikes first). ``on_best`` gets
     the objective and the number of visits served of each new best solution. Returns ``None``
     when the problem is too large to hand over.
     """
     if not candidates or not problem.agents:
         return IlsRoutes({}, True, 0)
+    started_s = time.perf_counter()
     adapter = _build(problem, matrix, candidates, allowed_agents, prizes)
     if adapter is None:
         return None
-    stop: StoppingCriterion = MaxRuntime(max(time_limit_s, 0.01))
+    left_s = time_limit_s - (time.perf_counter() - started_s)
+    stop: StoppingCriterion = MaxRuntime(max(left_s, 0.01))
     if max_iterations is not None:
         stop = MultipleCriteria([MaxIterations(max_iterations), stop])
     defaults = pyvrp.SolveParams()

@@ -242,7 +242,9 @@ def solve(
     if pre.candidates:
         warm = None
         if warm_start:
-            warm = _warm_start(problem, matrix, pre, time_limit_s, seed, solution_limit, progress)
+            # The proposal ends at ILS_SHARE of the limit, counted from the start of the solve.
+            ils_s = time_limit_s * ILS_SHARE - (time.perf_counter() - started_s)
+            warm = _warm_start(problem, matrix, pre, ils_s, seed, solution_limit, progress)
             facts["warm_start"] = "declined" if warm is None else "pyvrp-ils"
             if warm is not None:
                 facts["ils_iterations"] = warm.iterations
@@ -346,7 +348,8 @@ def _warm_start(
     solution_limit: int | None,
     progress: Callable[[SearchProgress], None] | None,
 ) -> IlsRoutes | None:
-    """Routes proposed by the ILS phase, with prizes tiered by priority (see ils_prizes)."""
+    """Routes proposed by the ILS phase within ``time_limit_s``, with prizes tiered by
+    priority (see ils_prizes)."""
     prizes = ils_prizes(problem, pre.candidates)
     on_best = None
     if progress is not None and ils_is_exact(problem):
@@ -360,7 +363,7 @@ def _warm_start(
         pre.candidates,
         pre.allowed,
         prizes,
-        time_limit_s=time_limit_s * ILS_SHARE,
+        time_limit_s=time_limit_s,
         seed=seed,
         max_iterations=ILS_ITERATIONS_WHEN_LIMITED if solution_limit is not None else None,
         on_best=on_best,
