@@ -78,20 +78,25 @@ def test_high_visit_never_displaces_an_urgent_one() -> None:
     assert routes[0] == ["U1", "U2"]
 
 
-def test_delivery_that_gives_way_takes_its_office_call_along() -> None:
-    """Call (10 min) + delivery (5) + N1 (20) fill 35 of 45 minutes; the urgent 20-minute
-    visit fits only once the delivery and its call are gone."""
+def delivery_day(shift_end: str) -> Problem:
+    """Agent A from 08:00; a delivery D from office O (10-minute call), a 20-minute normal
+    visit N1 and a 20-minute urgent visit U. Matrix order: D, N1, U, start, end, office."""
     office = Office("O", "NADRA centre", Location(31.6, 74.3), window("08:00", "17:00"), 600)
     p = problem(
-        [agent("A", shift=("08:00", "08:45"))],
+        [agent("A", shift=("08:00", shift_end))],
         [
             visit("D", pickup_office="O"),
             visit("N1", service="cnic_renewal"),
             visit("U", service="cnic_renewal", priority=Priority.URGENT),
         ],
     )
-    p = dataclasses.replace(p, offices=(office,))
-    routes, left_out = repaired(p, line_matrix([0] * 6), {0: [0, 1]})
+    return dataclasses.replace(p, offices=(office,))
+
+
+def test_delivery_that_gives_way_takes_its_office_call_along() -> None:
+    """Call (10 min) + delivery (5) + N1 (20) fill 35 of 45 minutes; the urgent 20-minute
+    visit fits only once the delivery and its call are gone."""
+    routes, left_out = repaired(delivery_day("08:45"), line_matrix([0] * 6), {0: [0, 1]})
     assert sorted(routes[0]) == ["N1", "U"]
     assert left_out == 1
 
@@ -100,18 +105,8 @@ def test_last_delivery_gives_way_to_a_visit_after_it() -> None:
     """N1, a call, then delivery D: the urgent visit U is cheapest right after D, at the end
     of the route, and fits only once D and its call are gone. The gap after D is then the
     route's end, one place earlier for each of the two stops left out."""
-    office = Office("O", "NADRA centre", Location(31.6, 74.3), window("08:00", "17:00"), 600)
-    p = problem(
-        [agent("A", shift=("08:00", "09:20"))],
-        [
-            visit("D", pickup_office="O"),
-            visit("N1", service="cnic_renewal"),
-            visit("U", service="cnic_renewal", priority=Priority.URGENT),
-        ],
-    )
-    p = dataclasses.replace(p, offices=(office,))
-    # Matrix order: D, N1, U, start, end, office.
-    routes, left_out = repaired(p, line_matrix([1000, 0, 2000, 0, 2000, 0]), {0: [1, 0]})
+    line = line_matrix([1000, 0, 2000, 0, 2000, 0])
+    routes, left_out = repaired(delivery_day("09:20"), line, {0: [1, 0]})
     assert routes[0] == ["N1", "U"]
     assert left_out == 1
 
