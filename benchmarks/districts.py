@@ -209,12 +209,13 @@ def run_same_work(
     matrix: TravelMatrix,
     peer: dict[str, Any],
     limit_s: float,
-    args: argparse.Namespace,
+    seed: int,
+    solution_limit: int | None,
 ) -> dict[str, Any]:
     """The engine's row on the peer's served visits alone (see the module docstring)."""
     work, work_matrix = peer_work(problem, matrix, peer["served_ids"])
-    row = run_engine(work, work_matrix, limit_s, args.seed, args.solution_limit)
-    row.update(solver=f"engine={peer['solver']}", time_limit_s=limit_s, seed=args.seed)
+    row = run_engine(work, work_matrix, limit_s, seed, solution_limit)
+    row.update(solver=f"engine={peer['solver']}", time_limit_s=limit_s, seed=seed)
     return row
 
 
@@ -430,7 +431,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(format_row(row), flush=True)
                 comparisons.append(compare(engine, row))
                 if args.same_work and "error" not in row:
-                    same = run_same_work(problem, matrix, row, limit_s, args)
+                    same = run_same_work(
+                        problem, matrix, row, limit_s, args.seed, args.solution_limit
+                    )
                     rows.append(same)
                     print(format_row(same), flush=True)
                     same_work.append(compare_same_work(same, row))
