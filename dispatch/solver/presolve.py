@@ -30,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from dispatch.geo.matrix import TravelMatrix
 from dispatch.model import Agent, Problem, Visit, can_serve
 from dispatch.plan import Reason, StopKind, Unassigned
@@ -77,10 +79,11 @@ def presolve_unassigned(problem: Problem, matrix: TravelMatrix) -> dict[int, Una
 def presolve(problem: Problem, matrix: TravelMatrix) -> Presolve:
     """Analyse every visit against every agent (see the module docstring for the rules)."""
     usable = tuple(_agent_usable(problem, matrix, a) for a in range(len(problem.agents)))
+    trips = _Trips(problem, matrix)
     allowed: list[tuple[int, ...]] = []
     unassigned: dict[int, Unassigned] = {}
     for v, visit in enumerate(problem.visits):
-        agents, reason, considered = _visit_agents(problem, matrix, usable, v)
+        agents, reason, considered = _visit_agents(problem, trips, usable, v)
         allowed.append(agents)
         if reason is not None:
             text = _message(problem, visit, reason)
@@ -140,26 +143,61 @@ def _window_meets_shift(agent: Agent, visit: Visit, duration_s: int) -> bool:
     )
 
 
-def _serves_alone(
-    problem: Problem,
-    matrix: TravelMatrix,
-    a: int,
-    v: int,
-    *,
-    office: int | None,
-    breaks: bool,
-) -> bool:
-    """Agent ``a`` leaves its start, serves visit ``v`` (calling at ``office`` first, if
-    given) and is back by its shift end, taking its breaks or, with ``breaks`` false, none."""
-    steps = [Step(StopKind.VISIT, v)]
-    if office is not None:
-        steps.insert(0, Step(StopKind.PICKUP, office, (v,)))
-    travel = actual_travel(matrix, problem.agents[a].speed_factor)
-    return route_fits(problem, a, steps, travel, ignore_breaks=not breaks)
+class _Trips:
+    """Single-visit trips, timed once for each group of agents whose trips time alike.
+
+    Agents with the same shift, speed factor and breaks, whose start and end have the same
+    rows and columns in the travel matrix, time every trip alike (a fleet leaving one depot
+    is one group: 127 vehicles of a 1000-customer Solomon file took 5.5 s to presolve one by
+    one).
+    """
+
+    def __init__(self, problem: Problem, matrix: TravelMatrix) -> None:
+        self.problem = problem
+        self.matrix = matrix
+        self.twin = _twins(problem, matrix)
+        self.known: dict[tuple[int, int, int | None, bool], bool] = {}
+
+    def serves_alone(self, a: int, v: int, *, office: int | None, breaks: bool) -> bool:
+        """Agent ``a`` leaves its start, serves visit ``v`` (calling at ``office`` first, if
+        given) and is back by its shift end, taking its breaks or, with ``breaks`` false,
+        none."""
+        key = (self.twin[a], v, office, breaks)
+        known = self.known.get(key)
+        if known is None:
+            steps = [Step(StopKind.VISIT, v)]
+            if office is not None:
+                steps.insert(0, Step(StopKind.PICKUP, office, (v,)))
+            a = self.twin[a]
+            travel = actual_travel(self.matrix, self.problem.agents[a].speed_factor)
+            known = route_fits(self.problem, a, steps, travel, ignore_breaks=not breaks)
+            self.known[key] = known
+        return known
+
+
+def _twins(problem: Problem, matrix: TravelMatrix) -> list[int]:
+    """For each agent, the first agent whose trips time alike (see :class:`_Trips`)."""
+    d = matrix.duration_s
+    leaders: dict[tuple[object, ...], list[int]] = {}
+    twin: list[int] = []
+    for a, agent in enumerate(problem.agents):
+        key = (agent.shift, agent.speed_factor, agent.breaks)
+        ends = (problem.start_index(a), problem.end_index(a))
+        for b in leaders.get(key, []):
+            if all(
+                np.array_equal(d[i], d[j]) and np.array_equal(d[:, i], d[:, j])
+                for i, j in zip(ends, (problem.start_index(b), problem.end_index(b)), strict=True)
+            ):
+                twin.append(b)
+                break
+        else:
+            leaders.setdefault(key, []).append(a)
+            twin.append(a)
+    return twin
 
 
 def _visit_agents(
-    problem: Problem, matrix: TravelMatrix, usable: tuple[bool, ...], v: int
+    problem: Problem, trips: _Trips, usable: tuple[bool, ...], v: int
 ) -> tuple[tuple[int, ...], Reason | None, list[int]]:
     """Allowed agents, or the reason there are none and the agents considered last."""
     if not problem.agents:
@@ -176,20 +214,18 @@ def _visit_agents(
     timely = [a for a in roomy if _window_meets_shift(problem.agents[a], visit, duration_s)]
     if not timely:
         return (), Reason.WINDOW_OUTSIDE_SHIFTS, roomy
-    able = [a for a in timely if _serves_alone(problem, matrix, a, v, office=None, breaks=False)]
+    able = [a for a in timely if trips.serves_alone(a, v, office=None, breaks=False)]
     if not able:
         return (), Reason.UNREACHABLE_IN_WINDOW, timely
     office = office_position(problem, visit)
     if visit.pickup_office is not None:
         if office is None:
             return (), Reason.OFFICE_CLOSED_FOR_PICKUP, able
-        calling = [
-            a for a in able if _serves_alone(problem, matrix, a, v, office=office, breaks=False)
-        ]
+        calling = [a for a in able if trips.serves_alone(a, v, office=office, breaks=False)]
         if not calling:
             return (), Reason.OFFICE_CLOSED_FOR_PICKUP, able
         able = calling
-    resting = [a for a in able if _serves_alone(problem, matrix, a, v, office=office, breaks=True)]
+    resting = [a for a in able if trips.serves_alone(a, v, office=office, breaks=True)]
     if not resting:
         return (), Reason.BREAK_CONFLICT, able
     allowed = tuple(a for a in resting if usable[a])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dispatch.model import Location
 from dispatch.plan import Reason
-from dispatch.solver.presolve import presolve, presolve_unassigned
+from dispatch.solver.presolve import _twins, presolve, presolve_unassigned
 from tests.factories import agent, line_matrix, problem, visit
 from tests.solver.helpers import reasons, solved
 
@@ -137,3 +137,22 @@ def test_pinned_agent_cannot_reach_in_time() -> None:
     )
     found = presolve_unassigned(p, line_matrix([0, 0, 3600, 0, 3600]))
     assert found[0].reason is Reason.UNREACHABLE_IN_WINDOW
+
+
+def test_agents_share_trips_only_when_they_time_them_alike() -> None:
+    """A and B leave one depot on one shift: B's trips are A's. C has another shift, and D
+    starts elsewhere on the line, so each times its own; the visits allowed stay the same."""
+    p = problem(
+        [
+            agent("A"),
+            agent("B"),
+            agent("C", shift=("10:00", "18:00")),
+            agent("D"),
+        ],
+        [visit("V1"), visit("V2", windows=[("08:00", "09:00")])],
+    )
+    # Matrix order: V1, V2, starts A-D, ends A-D; D starts 600 s further out.
+    m = line_matrix([300, 900, 0, 0, 0, 600, 0, 0, 0, 0])
+    assert _twins(p, m) == [0, 0, 2, 3]
+    pre = presolve(p, m)
+    assert pre.allowed == ((0, 1, 2, 3), (0, 1, 3))
