@@ -13,7 +13,7 @@ from dispatch.plan import Plan, Reason
 from dispatch.solver import SearchProgress, solve
 from dispatch.solver.build import build_model
 from dispatch.solver.presolve import presolve
-from dispatch.solver.search import search_parameters
+from dispatch.solver.search import BOOL_FALSE, PATH_LNS_MAX_VISIT_NODES, search_parameters
 from dispatch.synth import generate
 from tests.factories import agent, hm, line_matrix, problem, visit
 from tests.solver.helpers import solved
@@ -224,3 +224,14 @@ def test_search_restarts_from_a_first_solution_with_many_breaks() -> None:
     first = build.routing.ReadAssignmentFromRoutes([[] for _ in problem.agents], True)
     assert first is not None
     assert build.routing.SolveFromAssignmentWithParameters(first, params) is not None
+
+
+def test_path_lns_is_off_only_on_large_models() -> None:
+    """The path LNS operators, which can run far past the time limit on 1000 visits, are
+    turned off above PATH_LNS_MAX_VISIT_NODES visit nodes and left as OR-Tools has them below."""
+    small = search_parameters(5.0, None, visit_nodes=PATH_LNS_MAX_VISIT_NODES)
+    large = search_parameters(5.0, None, visit_nodes=PATH_LNS_MAX_VISIT_NODES + 1)
+    default = search_parameters(5.0, None).local_search_operators
+    for name in ("use_global_cheapest_insertion_path_lns", "use_local_cheapest_insertion_path_lns"):
+        assert getattr(small.local_search_operators, name) == getattr(default, name) != BOOL_FALSE
+        assert getattr(large.local_search_operators, name) == BOOL_FALSE
