@@ -15,7 +15,10 @@ keeps improving. What PyVRP is told here is a faithful subset of the problem:
   it saves travel and keeps urgent visits over normal ones; the full model then applies the
   exact, strictly tiered penalties;
 - breaks are not placed: each agent's route may only last its shift minus its breaks (a
-  break that must start before the shift delays the start instead).
+  break that must start before the shift delays the start instead). With a :class:`LunchFold`
+  the break most agents owe is cut out of the clock instead: every time after its window opens
+  moves earlier by its length, as if it were taken at the first free moment after that, so
+  the proposal no longer packs visits into the time the break will take.
 
 A ride into a delivery passes by its office (:func:`_via_offices`), so routes group
 deliveries behind one call. PyVRP knows no office calls as stops, no lateness (soft windows
@@ -62,6 +65,42 @@ PRIZE_TIER_RATIO = 20
 # 101.4 h against 96.3, 100.4, 100.7 and 97.3); 300 visits / 20 agents at 30 s, more served
 # on every seed (286, 292, 297, 290 against 284, 290, 295, 284).
 MAX_PERTURBATIONS_INEXACT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class LunchFold:
+    """A break cut out of the proposal's clock: ``duration_s`` long from ``at_s`` on.
+
+    The folded clock reads as if each agent took this break at the first free moment from
+    ``at_s``. It is a closer picture than a shift shortened by the break, not an exact one:
+    times inside the break collapse onto ``at_s``, a break may end up later than its window
+    allows, and agents who owe another break lose this one's time too. Repair times every
+    route for real, and the search keeps whichever clock's proposal the model ranks better.
+    """
+
+    at_s: int
+    duration_s: int
+    window_end_s: int
+
+    def time_s(self, t_s: int) -> int:
+        """``t_s`` on the folded clock."""
+        if t_s <= self.at_s:
+            return t_s
+        return max(self.at_s, t_s - self.duration_s)
+
+
+def lunch_fold(problem: Problem) -> LunchFold | None:
+    """The fold of the break the most agents owe (first by window and length on a tie), or
+    ``None`` when no agent owes a break inside its shift."""
+    owed: dict[tuple[int, int, int], int] = {}
+    for agent in problem.agents:
+        for b in breaks_in_play(agent)[0]:
+            key = (b.window.start_s, b.window.end_s, b.duration_s)
+            owed[key] = owed.get(key, 0) + 1
+    if not owed:
+        return None
+    start_s, end_s, duration_s = min(owed, key=lambda k: (-owed[k], k))
+    return LunchFold(start_s, duration_s, end_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +156,13 @@ def _build(
     candidates: Sequence[int],
     allowed_agents: Sequence[Sequence[int]],
     prizes: Sequence[int | None],
+    fold: LunchFold | None,
 ) -> _Adapter | None:
     agents = problem.agents
+
+    def clock(t_s: int) -> int:
+        return t_s if fold is None else fold.time_s(t_s)
+
     visits = problem.visits
     # Locations: every agent depot (deduplicated), then one location per candidate visit so a
     # profile can forbid one visit without forbidding a neighbour at the same address.
@@ -222,8 +266,8 @@ def _build(
                     location=n_depots + k,
                     delivery=amounts(v),
                     service_duration=service_s,
-                    tw_early=tw.start_s,
-                    tw_late=tw.end_s,
+                    tw_early=clock(tw.start_s),
+                    tw_late=clock(tw.end_s),
                     prize=0 if prize is None else prize,
                     required=required and group is None,
                     group=group,
@@ -240,12 +284,22 @@ def _build(
     type_agents: list[list[int]] = []
     for a, agent in enumerate(agents):
         rests, depart_s = breaks_in_play(agent)
-        working_s = max(0, agent.shift.end_s - depart_s - sum(b.duration_s for b in rests))
+        early_s = clock(min(depart_s, agent.shift.end_s))
+        late_s = clock(agent.shift.end_s)
+        # On the folded clock the folded break has no length of its own.
+        others_s = sum(
+            b.duration_s
+            for b in rests
+            if fold is None
+            or (b.window.start_s, b.window.end_s, b.duration_s)
+            != (fold.at_s, fold.window_end_s, fold.duration_s)
+        )
+        working_s = max(0, late_s - early_s - others_s)
         key = (
             depot_index[problem.start_index(a)],
             depot_index[problem.end_index(a)],
-            min(depart_s, agent.shift.end_s),
-            agent.shift.end_s,
+            early_s,
+            late_s,
             profile_key[(agent.speed_factor, allowed[a])],
             tuple(capacity(a)),
             working_s,
@@ -296,6 +350,26 @@ class _BestWatcher(pyvrp.IteratedLocalSearchCallbacks):
         if best.is_feasible():
             dropped = int(best.uncollected_prizes()) - self.spare_prizes
             self.on_best_cb(int(best.distance()) + dropped, int(best.num_clients()))
+
+
+class _Stalled:
+    """A stopping criterion: ``iterations`` in a row without a better best solution, counted
+    only once ``after_s`` have passed. Early on the best can stand still for thousands of
+    iterations while the search is still reaching feasibility on a large day."""
+
+    def __init__(self, iterations: int, after_s: float) -> None:
+        self.iterations = iterations
+        self.until_s = time.perf_counter() + after_s
+        self.best = float("inf")
+        self.since = 0
+
+    def __call__(self, best_cost: float) -> bool:
+        if best_cost < self.best:
+            self.best = best_cost
+            self.since = 0
+        else:
+            self.since += 1
+        return self.since >= self.iterations and time.perf_counter() >= self.until_s
 
 
 def ils_is_exact(problem: Problem) -> bool:
@@ -355,6 +429,8 @@ def ils_routes(
     seed: int = 0,
     max_iterations: int | None = None,
     on_best: Callable[[int, int], None] | None = None,
+    fold: LunchFold | None = None,
+    stall_iterations: int | None = None,
 ) -> IlsRoutes | None:
     """Propose routes for the ``candidates`` (visit positions) with PyVRP.
 
@@ -363,19 +439,24 @@ def ils_routes(
     ``None`` for a visit that must be served. Stops after ``time_limit_s``, building PyVRP's
     problem included (about 3 s at 1000 visits), and, when given, after ``max_iterations``
     (deterministic unless the time limit strikes first). ``on_best`` gets
-    the objective and the number of visits served of each new best solution. Returns ``None``
-    when the problem is too large to hand over.
+    the objective and the number of visits served of each new best solution. ``fold`` cuts
+    that break out of the clock (see :class:`LunchFold`). ``stall_iterations`` also stops the
+    search, once half its time is over, after that many iterations without a better solution.
+    Returns ``None`` when the problem is too large to hand over.
     """
     if not candidates or not problem.agents:
         return IlsRoutes({}, True, 0)
     started_s = time.perf_counter()
-    adapter = _build(problem, matrix, candidates, allowed_agents, prizes)
+    adapter = _build(problem, matrix, candidates, allowed_agents, prizes, fold)
     if adapter is None:
         return None
     left_s = time_limit_s - (time.perf_counter() - started_s)
-    stop: StoppingCriterion = MaxRuntime(max(left_s, 0.01))
+    criteria: list[StoppingCriterion] = [MaxRuntime(max(left_s, 0.01))]
     if max_iterations is not None:
-        stop = MultipleCriteria([MaxIterations(max_iterations), stop])
+        criteria.append(MaxIterations(max_iterations))
+    if stall_iterations is not None:
+        criteria.append(_Stalled(stall_iterations, left_s / 2))
+    stop = MultipleCriteria(criteria)
     defaults = pyvrp.SolveParams()
     ils = defaults.ils
     if on_best is not None:
