@@ -13,7 +13,14 @@ from dispatch.plan import Plan, Reason
 from dispatch.solver import SearchProgress, solve
 from dispatch.solver.build import build_model
 from dispatch.solver.presolve import presolve
-from dispatch.solver.search import BOOL_FALSE, PATH_LNS_MAX_VISIT_NODES, search_parameters
+from dispatch.solver.search import (
+    BOOL_FALSE,
+    ILS_ITERATIONS_WHEN_LIMITED,
+    PATH_LNS_MAX_VISIT_NODES,
+    _Monitor,
+    _read_best,
+    search_parameters,
+)
 from dispatch.synth import generate
 from tests.factories import agent, hm, line_matrix, problem, visit
 from tests.solver.helpers import solved
@@ -67,11 +74,14 @@ def test_solver_facts_are_reported(district: tuple[Problem, TravelMatrix]) -> No
         "warm_start",
         "ils_iterations",
         "warm_start_dropped",
+        "warm_start_folded",
         "routes_cut_to_fit",
     }
     assert facts["routes_cut_to_fit"] == 0
     assert facts["warm_start"] == "pyvrp-ils"
-    assert 0 < facts["ils_iterations"] <= 500
+    # With a solution limit, one proposal on each clock (this day has lunch breaks).
+    assert facts["ils_iterations"] == 2 * ILS_ITERATIONS_WHEN_LIMITED
+    assert isinstance(facts["warm_start_folded"], bool)
     assert facts["time_limit_s"] == 20.0
     assert facts["metaheuristic"] == "GUIDED_LOCAL_SEARCH"
     assert 1 <= facts["solutions"] <= 30 + 1  # the warm start is read in as one more
@@ -235,3 +245,34 @@ def test_path_lns_is_off_only_on_large_models() -> None:
     for name in ("use_global_cheapest_insertion_path_lns", "use_local_cheapest_insertion_path_lns"):
         assert getattr(small.local_search_operators, name) == getattr(default, name) != BOOL_FALSE
         assert getattr(large.local_search_operators, name) == BOOL_FALSE
+
+
+@pytest.mark.parametrize("served_first", [True, False])
+def test_the_proposal_the_model_ranks_better_is_kept(served_first: bool) -> None:
+    """Of two proposals the one with the lower objective is read, whichever comes first, and
+    only that read counts as a solution."""
+    p = problem([agent("A")], [visit("V1"), visit("V2")])
+    m = line_matrix([0, 60, 120, 0])
+    pre = presolve(p, m)
+    build = build_model(p, m, pre, 0)
+    monitor = _Monitor(build, len(p.visits), 0.0, None)
+    build.routing.AddAtSolutionCallback(monitor)
+    serve_both = {0: [build.node_visits.index(0), build.node_visits.index(1)]}
+    serve_none: dict[int, list[int]] = {}
+    proposals = [serve_both, serve_none] if served_first else [serve_none, serve_both]
+    params = search_parameters(5.0, None)
+    chosen, assignment = _read_best(build, params, proposals, monitor)
+    assert proposals[chosen] is serve_both
+    assert assignment is not None
+    routing, manager = build.routing, build.manager
+    assert all(assignment.Value(routing.ActiveVar(manager.NodeToIndex(n))) for n in (0, 1))
+    assert monitor.solutions == 1
+
+
+def test_only_days_with_breaks_get_a_proposal_on_the_folded_clock() -> None:
+    """Without breaks there is nothing to fold: one proposal, on the plain clock."""
+    p = generate(40, 4, seed=3, features=False)
+    assert all(not a.breaks for a in p.agents)
+    plan = solve(p, HaversineProvider().matrix(p.locations()), solution_limit=5)
+    assert plan.solver["ils_iterations"] == ILS_ITERATIONS_WHEN_LIMITED
+    assert plan.solver["warm_start_folded"] is False
