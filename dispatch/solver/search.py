@@ -311,8 +311,9 @@ def solve(
                 warm = _warm_start(
                     problem, matrix, pre, ils_s, seed, solution_limit, progress, clock, stall
                 )
-                if warm is None:
-                    facts["warm_start"] = "declined"
+                if warm is None:  # too large to hand over (and so on the other clock)
+                    if not warms:
+                        facts["warm_start"] = "declined"
                     break
                 facts["ils_iterations"] += warm.iterations
                 if warm.feasible:
