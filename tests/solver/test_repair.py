@@ -78,6 +78,22 @@ def test_high_visit_never_displaces_an_urgent_one() -> None:
     assert routes[0] == ["U1", "U2"]
 
 
+def test_urgent_visit_takes_the_place_of_both_neighbours_when_one_is_not_enough() -> None:
+    """A 40-minute urgent visit fits the 50-minute shift only once both 20-minute normal
+    visits are out."""
+    p = problem(
+        [agent("A", shift=SHORT_SHIFT)],
+        [
+            visit("N1", service="cnic_renewal"),
+            visit("N2", service="cnic_renewal"),
+            visit("X", service="cnic_renewal", priority=Priority.URGENT, duration_s=2400),
+        ],
+    )
+    routes, left_out = repaired(p, line_matrix([0] * 5), {0: [0, 1]})
+    assert routes[0] == ["X"]
+    assert left_out == 2
+
+
 def delivery_day(shift_end: str) -> Problem:
     """Agent A from 08:00; a delivery D from office O (10-minute call), a 20-minute normal
     visit N1 and a 20-minute urgent visit U. Matrix order: D, N1, U, start, end, office."""
