@@ -67,6 +67,12 @@ class TravelMatrix:
     def size(self) -> int:
         return int(self.duration_s.shape[0])
 
+    def same_rides(self, i: int, j: int) -> bool:
+        """Whether locations ``i`` and ``j`` take the same time to and from every location, so
+        that anything timed from one holds for the other."""
+        d = self.duration_s
+        return bool(np.array_equal(d[i], d[j]) and np.array_equal(d[:, i], d[:, j]))
+
     def travel_s(self, i: int, j: int, depart_s: int = 0, speed_factor: float = 1.0) -> int:
         """Seconds from ``i`` to ``j`` leaving at ``depart_s`` for an agent of ``speed_factor``."""
         base = int(self.duration_s[i, j])

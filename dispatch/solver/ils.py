@@ -178,14 +178,7 @@ def _build(
                 continue
             point = (all_points[idx].lat, all_points[idx].lon)
             twin = next(
-                (
-                    d
-                    for d in by_point.get(point, [])
-                    if np.array_equal(matrix.duration_s[idx], matrix.duration_s[depot_ids[d]])
-                    and np.array_equal(
-                        matrix.duration_s[:, idx], matrix.duration_s[:, depot_ids[d]]
-                    )
-                ),
+                (d for d in by_point.get(point, []) if matrix.same_rides(idx, depot_ids[d])),
                 None,
             )
             if twin is None:

@@ -30,8 +30,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from dispatch.geo.matrix import TravelMatrix
 from dispatch.model import Agent, Problem, Visit, can_serve
 from dispatch.plan import Reason, StopKind, Unassigned
@@ -177,7 +175,6 @@ class _Trips:
 
 def _twins(problem: Problem, matrix: TravelMatrix) -> list[int]:
     """For each agent, the first agent whose trips time alike (see :class:`_Trips`)."""
-    d = matrix.duration_s
     leaders: dict[tuple[object, ...], list[int]] = {}
     twin: list[int] = []
     for a, agent in enumerate(problem.agents):
@@ -185,7 +182,7 @@ def _twins(problem: Problem, matrix: TravelMatrix) -> list[int]:
         ends = (problem.start_index(a), problem.end_index(a))
         for b in leaders.get(key, []):
             if all(
-                np.array_equal(d[i], d[j]) and np.array_equal(d[:, i], d[:, j])
+                matrix.same_rides(i, j)
                 for i, j in zip(ends, (problem.start_index(b), problem.end_index(b)), strict=True)
             ):
                 twin.append(b)
