@@ -1,17 +1,28 @@
-"""The PyVRP proposal phase: its settings and the clock it plans on."""
+"""The PyVRP proposal phase: its settings, the clock it plans on and its search history."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+import pyvrp
 from pyvrp.search import PerturbationParams
 
+from dispatch.geo.matrix import HaversineProvider
 from dispatch.model import Break
 from dispatch.solver.ils import (
     MAX_PERTURBATIONS_INEXACT,
+    MIN_HISTORY,
+    PYVRP_HISTORY,
     LunchFold,
+    history_length,
     ils_is_exact,
+    ils_prizes,
+    ils_routes,
     lunch_fold,
     perturbation_params,
 )
+from dispatch.solver.presolve import presolve
 from dispatch.synth import generate
 from tests.factories import agent, hm, problem, visit, window
 
@@ -47,3 +58,40 @@ def test_lunch_fold_cuts_the_break_most_agents_owe_out_of_the_clock() -> None:
     assert fold.time_s(hm("13:20")) == hm("13:00")  # inside the break: collapsed onto its start
     assert fold.time_s(hm("15:00")) == hm("14:30")
     assert lunch_fold(problem([agent("A", breaks=(late,)), agent("B")], [visit("V1")])) is None
+
+
+def test_history_is_shorter_where_each_visit_gets_fewer_iterations() -> None:
+    assert pyvrp.IteratedLocalSearchParams().history_length == PYVRP_HISTORY
+    small_day = history_length(100, 22.5)
+    district_day = history_length(300, 22.5)
+    large_day = history_length(1000, 45.0)
+    assert small_day == PYVRP_HISTORY
+    assert MIN_HISTORY <= large_day < district_day <= PYVRP_HISTORY
+    assert history_length(1000, 22.5) <= large_day
+    assert history_length(5000, 0.5) == MIN_HISTORY
+    assert history_length(1000, 45.0, exact=True) == PYVRP_HISTORY
+
+
+def test_history_of_an_iteration_capped_search_does_not_depend_on_its_time() -> None:
+    assert history_length(100, 10.0, 500) == history_length(100, 1000.0, 500)
+    assert history_length(100, 10.0, 500) < history_length(100, 10.0)
+
+
+def test_the_proposal_searches_with_that_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    p = generate(30, 3, seed=1)
+    m = HaversineProvider().matrix(p.locations())
+    pre = presolve(p, m)
+    prizes = ils_prizes(p, pre.candidates)
+    seen: list[int] = []
+    real_solve = pyvrp.solve
+
+    def spy(data: pyvrp.ProblemData, stop: Any, **kwargs: Any) -> pyvrp.Result:
+        seen.append(kwargs["params"].ils.history_length)
+        return real_solve(data, stop, **kwargs)
+
+    monkeypatch.setattr(pyvrp, "solve", spy)
+    ils_routes(p, m, pre.candidates, pre.allowed, prizes, time_limit_s=5.0, max_iterations=50)
+    ils_routes(p, m, pre.candidates, pre.allowed, prizes, time_limit_s=1.0)
+    n = len(pre.candidates)
+    assert seen == [history_length(n, 5.0, 50), PYVRP_HISTORY]
+    assert seen[0] < seen[1]
