@@ -81,8 +81,8 @@ MAX_PERTURBATIONS_INEXACT = 10
 # history stops at MIN_HISTORY. With it, 1000-visit days, seeds 0-3, against 300: at 60 s
 # 972, 976, 965 and 964 served against 972, 972, 957 and 959 (better by the objective on
 # seeds 2 and 3; seed 1 left out two high visits against one); at 30 s 968, 970, 962 and 964
-# against 967, 964, 946 and 965 (better on three seeds). Travel rises with what is served:
-# 88.8, 96.4, 95.1 and 98.1 h against 90.1, 97.0, 92.5 and 95.0 h at 60 s. Plain VRPTW
+# against 967, 964, 946 and 965 (better on three seeds). Travel: 88.8, 96.4, 95.1 and
+# 98.1 h against 90.1, 97.0, 92.5 and 95.0 h at 60 s. Plain VRPTW
 # (ils_is_exact) keeps 300: the Solomon 56 at 5 s, where the rule gives about 270, had a mean
 # gap of 0.40% against 0.25% (one run, seed 0).
 PYVRP_HISTORY = 300
