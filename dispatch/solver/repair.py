@@ -20,7 +20,8 @@ Before OR-Tools reads its routes they are completed and repaired here, stop by s
 - each route then moves runs of up to :data:`MAX_SEGMENT_STEPS` stops to where they save ride
   (the calls and re-inserted visits were placed one by one), single visits move to other
   routes where both routes then ride less (:data:`MAX_RELOCATE_TRIES`), and the visits still
-  out get one more try in the time saved.
+  out get one more turn in the time saved, exchanges included: a stop that moved may now be
+  the neighbour that can give way.
 
 ``ReadAssignmentFromRoutes`` then accepts the routes and the search goes on from there. A visit
 with one node per slot takes the node of the slot its service falls in.
@@ -85,36 +86,15 @@ def warm_routes(
     serve visit position ``v``), and how many proposed visits were finally left out."""
     drafts = {k: _Draft(problem, matrix, build, k) for k in range(len(problem.agents))}
     left_out: list[int] = []
-    proposed_count = 0
     for k in sorted(proposed):
         for v in proposed[k]:
-            proposed_count += 1
             # A proposal that gives a visit to an agent not allowed it (skills, pins, reach)
             # would make the model refuse every route: that visit starts over instead.
             if v not in build.visit_nodes or k not in allowed[v] or not drafts[k].append(v):
                 left_out.append(v)
     routed = {v for k in proposed for v in proposed[k]}
     left_out += [v for v in build.visit_order if v not in routed]
-
-    def order(v: int) -> tuple[int, int]:
-        return (-tier(problem.visits[v]), v)
-
-    # Most important first. A visit that gives way joins the queue at its own rank; each
-    # exchange serves a higher tier in place of a lower one, so the exchanges end.
-    queue = sorted(dict.fromkeys(left_out), key=order)
-    still_out = 0
-    while queue:
-        v = queue.pop(0)
-        if v in build.visit_nodes:
-            if _reinsert(problem, matrix, drafts, allowed[v], v):
-                continue
-            displaced = _exchange(problem, matrix, drafts, allowed[v], v)
-            if displaced:
-                for out in displaced:
-                    bisect.insort(queue, out, key=order)
-                continue
-        if v in routed:
-            still_out += 1
+    _serve_in_turn(problem, matrix, build, drafts, allowed, left_out)
     for draft in drafts.values():
         draft.shorten()
     for _ in range(RELOCATE_PASSES):
@@ -122,13 +102,42 @@ def warm_routes(
             break
         for draft in drafts.values():
             draft.shorten()
+    # The time the moves saved may now hold what is still out.
     served = {step.pos for d in drafts.values() for step in d.steps if step.kind == StopKind.VISIT}
-    for v in sorted((v for v in build.visit_order if v not in served), key=order):
-        back = v in build.visit_nodes and _reinsert(problem, matrix, drafts, allowed[v], v)
-        if back and v in routed:
-            still_out -= 1
+    _serve_in_turn(
+        problem, matrix, build, drafts, allowed, [v for v in build.visit_order if v not in served]
+    )
+    served = {step.pos for d in drafts.values() for step in d.steps if step.kind == StopKind.VISIT}
+    still_out = len(routed - served)
     routes = {k: nodes for k, d in drafts.items() if (nodes := d.nodes())}
     return routes, still_out
+
+
+def _serve_in_turn(
+    problem: Problem,
+    matrix: TravelMatrix,
+    build: RoutingBuild,
+    drafts: Mapping[int, _Draft],
+    allowed: Sequence[Sequence[int]],
+    out: Sequence[int],
+) -> None:
+    """Offer the visits ``out`` to the routes, most important first: each goes where it adds
+    the least ride and fits, or else a visit of a lower tier gives way to it and joins the
+    queue at its own rank. Each exchange serves a higher tier in place of a lower one, so the
+    exchanges end."""
+
+    def order(v: int) -> tuple[int, int]:
+        return (-tier(problem.visits[v]), v)
+
+    queue = sorted(dict.fromkeys(out), key=order)
+    while queue:
+        v = queue.pop(0)
+        if v not in build.visit_nodes:
+            continue
+        if _reinsert(problem, matrix, drafts, allowed[v], v):
+            continue
+        for displaced in _exchange(problem, matrix, drafts, allowed[v], v):
+            bisect.insort(queue, displaced, key=order)
 
 
 def fitting_steps(

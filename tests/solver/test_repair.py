@@ -16,7 +16,7 @@ from dispatch.solver.presolve import presolve
 from dispatch.solver.repair import warm_routes
 from dispatch.solver.search import search_parameters
 from dispatch.solver.validate import validate_inputs
-from tests.factories import agent, line_matrix, problem, visit, window
+from tests.factories import agent, line_matrix, matrix, problem, visit, window
 from tests.test_property import field_problems
 
 # Three 20-minute visits at one address; a 50-minute shift holds two of them.
@@ -92,6 +92,31 @@ def test_urgent_visit_takes_the_place_of_both_neighbours_when_one_is_not_enough(
     routes, left_out = repaired(p, line_matrix([0] * 5), {0: [0, 1]})
     assert routes[0] == ["X"]
     assert left_out == 2
+
+
+def test_moves_that_shorten_a_route_make_room_for_an_exchange() -> None:
+    """Two visits a day for A, who rides a minute to R1 and nothing anywhere else. R1 and R2
+    are required and must start by 07:45; R1 takes 20 minutes, so R2 fits only before it.
+    As proposed, R1 then U leave R2 out, and neither neighbour of its one place (before R1)
+    may give way to it. Shortening puts U first (no ride); then U is that neighbour."""
+    p = problem(
+        [agent("A", shift=("07:30", "09:30"), max_visits=2)],
+        [
+            visit("R1", windows=[("06:00", "07:45")], service="cnic_renewal", required=True),
+            visit(
+                "U",
+                windows=[("06:00", "11:15")],
+                service="driving_licence_renewal",
+                priority=Priority.URGENT,
+            ),
+            visit("R2", windows=[("06:00", "07:45")], required=True),
+        ],
+    )
+    durations = [[0] * 5 for _ in range(5)]
+    durations[3][0] = 60  # matrix order: R1, U, R2, start, end
+    routes, left_out = repaired(p, matrix(durations), {0: [0, 1, 2]})
+    assert routes[0] == ["R2", "R1"]
+    assert left_out == 1
 
 
 def delivery_day(shift_end: str) -> Problem:
