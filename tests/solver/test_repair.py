@@ -4,6 +4,7 @@ that fits nowhere takes the place of one of a lower tier."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,9 +12,12 @@ from hypothesis import strategies as st
 from dispatch.errors import InputError
 from dispatch.geo.matrix import TravelMatrix
 from dispatch.model import Location, Office, Priority, Problem
+from dispatch.solver import repair
 from dispatch.solver.build import build_model
+from dispatch.solver.penalties import PREFERENCE_WEIGHT_S
 from dispatch.solver.presolve import presolve
 from dispatch.solver.repair import warm_routes
+from dispatch.solver.schedule import model_travel
 from dispatch.solver.search import search_parameters
 from dispatch.solver.validate import validate_inputs
 from tests.factories import agent, line_matrix, matrix, problem, visit, window
@@ -270,3 +274,57 @@ def test_any_proposal_becomes_routes_the_model_accepts(
         for k in range(build.routing.vehicles())
     ]
     assert build.routing.ReadAssignmentFromRoutes(indices, True) is not None
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(field_problems(), st.data())
+def test_last_moves_keep_what_is_served_and_never_ride_more(
+    case: tuple[Problem, TravelMatrix], data: st.DataObject
+) -> None:
+    """The moves after the visits still out had their last turn are for the ride alone: the
+    same visits are served, with no more ride (a preferred agent lost counting its price)."""
+    p, m = case
+    try:
+        validate_inputs(p, m, time_limit_s=1.0, solution_limit=None)
+    except InputError:
+        return
+    pre = presolve(p, m)
+    order = data.draw(st.permutations(list(pre.candidates)))
+    owner = data.draw(st.lists(st.integers(0, len(p.agents) - 1), min_size=len(order)))
+    proposed: dict[int, list[int]] = {}
+    for v, k in zip(order, owner, strict=False):
+        proposed.setdefault(k, []).append(v)
+
+    def outcome() -> tuple[list[int], int]:
+        build = build_model(p, m, pre, 0)
+        routes, _ = warm_routes(p, m, build, proposed, pre.allowed)
+        served: list[int] = []
+        cost_s = 0
+        for k, nodes in routes.items():
+            travel = model_travel(m, p.agents[k].speed_factor)
+            locations = [p.start_index(k)]
+            for n in nodes:
+                if n < len(build.node_visits):
+                    v = build.node_visits[n]
+                    served.append(v)
+                    locations.append(p.visit_index(v))
+                    preferred = p.visits[v].preferred_agent
+                    if preferred is not None and preferred != p.agents[k].id:
+                        cost_s += PREFERENCE_WEIGHT_S
+                else:
+                    locations.append(
+                        p.office_index(build.pickup_nodes[n - len(build.node_visits)][0])
+                    )
+            locations.append(p.end_index(k))
+            cost_s += sum(travel(a, b, 0) for a, b in itertools.pairwise(locations))
+        return sorted(served), cost_s
+
+    served, cost_s = outcome()
+    passes = repair.FINAL_RELOCATE_PASSES
+    repair.FINAL_RELOCATE_PASSES = 0
+    try:
+        served_before, cost_before_s = outcome()
+    finally:
+        repair.FINAL_RELOCATE_PASSES = passes
+    assert served == served_before
+    assert cost_s <= cost_before_s
