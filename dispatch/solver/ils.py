@@ -45,7 +45,7 @@ from pyvrp.search import PerturbationParams
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 from dispatch.geo.matrix import TravelMatrix
-from dispatch.model import DAY_S, PRIORITY_ORDER, Problem
+from dispatch.model import DAY_S, PRIORITY_ORDER, Break, Problem
 from dispatch.solver.build import agent_travel_matrix_s, worst_case_travel_s
 from dispatch.solver.schedule import breaks_in_play
 
@@ -85,7 +85,7 @@ MAX_PERTURBATIONS_INEXACT = 10
 # 98.1 h against 90.1, 97.0, 92.5 and 95.0 h at 60 s. Plain VRPTW
 # (ils_is_exact) keeps 300: the Solomon 56 at 5 s, where the rule gives about 270, had a mean
 # gap of 0.40% against 0.25% (one run, seed 0).
-PYVRP_HISTORY = 300
+PYVRP_HISTORY = pyvrp.IteratedLocalSearchParams().history_length
 MIN_HISTORY = 100
 HISTORY_PER_ITERATION_PER_CLIENT = 3.0
 # PyVRP iterations a second times the square root of the clients, on synth.generate days with
@@ -108,6 +108,14 @@ class LunchFold:
     at_s: int
     duration_s: int
     window_end_s: int
+
+    def folds(self, rest: Break) -> bool:
+        """Whether ``rest`` is the break this fold cuts out."""
+        return (rest.window.start_s, rest.window.end_s, rest.duration_s) == (
+            self.at_s,
+            self.window_end_s,
+            self.duration_s,
+        )
 
     def time_s(self, t_s: int) -> int:
         """``t_s`` on the folded clock."""
@@ -307,13 +315,7 @@ def _build(
         early_s = clock(min(depart_s, agent.shift.end_s))
         late_s = clock(agent.shift.end_s)
         # On the folded clock the folded break has no length of its own.
-        others_s = sum(
-            b.duration_s
-            for b in rests
-            if fold is None
-            or (b.window.start_s, b.window.end_s, b.duration_s)
-            != (fold.at_s, fold.window_end_s, fold.duration_s)
-        )
+        others_s = sum(b.duration_s for b in rests if fold is None or not fold.folds(b))
         working_s = max(0, late_s - early_s - others_s)
         key = (
             depot_index[problem.start_index(a)],
