@@ -15,7 +15,7 @@ from dispatch.model import Location, Office, Priority, Problem
 from dispatch.solver import repair
 from dispatch.solver.build import build_model
 from dispatch.solver.penalties import PREFERENCE_WEIGHT_S
-from dispatch.solver.presolve import presolve
+from dispatch.solver.presolve import Presolve, presolve
 from dispatch.solver.repair import warm_routes
 from dispatch.solver.schedule import model_travel
 from dispatch.solver.search import search_parameters
@@ -234,6 +234,24 @@ def test_visit_stays_with_the_only_agent_skilled_for_it() -> None:
 # --- any proposal ----------------------------------------------------------------------------
 
 
+def any_proposal(
+    p: Problem, m: TravelMatrix, data: st.DataObject
+) -> tuple[Presolve, dict[int, list[int]]] | None:
+    """Presolve and a drawn proposal (any visits, any agents, any order), or None for a problem
+    refused before any search."""
+    try:
+        validate_inputs(p, m, time_limit_s=1.0, solution_limit=None)
+    except InputError:
+        return None
+    pre = presolve(p, m)
+    order = data.draw(st.permutations(list(pre.candidates)))
+    owner = data.draw(st.lists(st.integers(0, len(p.agents) - 1), min_size=len(order)))
+    proposed: dict[int, list[int]] = {}
+    for v, k in zip(order, owner, strict=False):
+        proposed.setdefault(k, []).append(v)
+    return pre, proposed
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(field_problems(), st.data())
 def test_any_proposal_becomes_routes_the_model_accepts(
@@ -243,17 +261,11 @@ def test_any_proposal_becomes_routes_the_model_accepts(
     serve each visit at most once, only by an agent allowed to, and that the OR-Tools model
     reads as a solution."""
     p, m = case
-    try:
-        validate_inputs(p, m, time_limit_s=1.0, solution_limit=None)
-    except InputError:
+    drawn = any_proposal(p, m, data)
+    if drawn is None:
         return  # breaks that can never all be taken: refused before any search
-    pre = presolve(p, m)
+    pre, proposed = drawn
     build = build_model(p, m, pre, 0)
-    order = data.draw(st.permutations(list(pre.candidates)))
-    owner = data.draw(st.lists(st.integers(0, len(p.agents) - 1), min_size=len(order)))
-    proposed: dict[int, list[int]] = {}
-    for v, k in zip(order, owner, strict=False):
-        proposed.setdefault(k, []).append(v)
     routes, left_out = warm_routes(p, m, build, proposed, pre.allowed)
     served = [
         build.node_visits[n]
@@ -284,16 +296,10 @@ def test_last_moves_keep_what_is_served_and_never_ride_more(
     """The moves after the visits still out had their last turn are for the ride alone: the
     same visits are served, with no more ride (a preferred agent lost counting its price)."""
     p, m = case
-    try:
-        validate_inputs(p, m, time_limit_s=1.0, solution_limit=None)
-    except InputError:
+    drawn = any_proposal(p, m, data)
+    if drawn is None:
         return
-    pre = presolve(p, m)
-    order = data.draw(st.permutations(list(pre.candidates)))
-    owner = data.draw(st.lists(st.integers(0, len(p.agents) - 1), min_size=len(order)))
-    proposed: dict[int, list[int]] = {}
-    for v, k in zip(order, owner, strict=False):
-        proposed.setdefault(k, []).append(v)
+    pre, proposed = drawn
 
     def outcome() -> tuple[list[int], int]:
         build = build_model(p, m, pre, 0)
