@@ -231,6 +231,33 @@ def test_visit_stays_with_the_only_agent_skilled_for_it() -> None:
     assert routes[0] == ["V1", "X"]
 
 
+# Matrix order: X, Y, starts A and B, ends A and B. Each agent serves one visit at most, so
+# neither visit can move alone; X lies by B's base and Y by A's.
+CROSSED = line_matrix([9500, 500, 0, 10000, 0, 10000])
+
+
+def crossed_day() -> Problem:
+    return problem(
+        [agent("A", max_visits=1), agent("B", max_visits=1)],
+        [visit("X", service="cnic_renewal"), visit("Y", service="cnic_renewal")],
+    )
+
+
+def test_visits_of_two_full_routes_swap_places_to_ride_less() -> None:
+    routes, left_out = repaired(crossed_day(), CROSSED, {0: [0], 1: [1]})
+    assert routes == {0: ["Y"], 1: ["X"]}
+    assert left_out == 0
+
+
+def test_visits_do_not_swap_to_an_agent_not_allowed_them() -> None:
+    p = crossed_day()
+    y = dataclasses.replace(p.visits[1], service="driving_licence_renewal")
+    a = agent("A", skills=("nadra_biometric",), max_visits=1)
+    p = dataclasses.replace(p, agents=(a, p.agents[1]), visits=(p.visits[0], y))
+    routes, _ = repaired(p, CROSSED, {0: [0], 1: [1]})
+    assert routes == {0: ["X"], 1: ["Y"]}
+
+
 # --- any proposal ----------------------------------------------------------------------------
 
 
