@@ -69,6 +69,19 @@ def test_normal_visit_left_out_displaces_nobody() -> None:
     assert left_out == 0
 
 
+def test_visit_steps_aside_to_another_route_to_make_room() -> None:
+    """A is full and alone may serve V; U, on A's route, steps over to B's far away route and
+    V takes its place, though U then rides farther."""
+    # Matrix order: U, V, starts A and B, ends A and B.
+    m = line_matrix([100, 200, 0, 5000, 0, 5000])
+    p = problem(
+        [agent("A", max_visits=1), agent("B", skills=("nadra_biometric",))],
+        [visit("U", service="cnic_renewal"), visit("V", service="driving_licence_renewal")],
+    )
+    routes, _ = repaired(p, m, {0: [0]})
+    assert routes == {0: ["V"], 1: ["U"]}
+
+
 def test_high_visit_never_displaces_an_urgent_one() -> None:
     p = problem(
         [agent("A", shift=SHORT_SHIFT)],
