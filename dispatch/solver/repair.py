@@ -192,15 +192,8 @@ def _make_room(
     of the :data:`MAX_ROOM_TRIES` gaps where ``v`` adds the least ride, a visit of any tier
     steps aside to wherever it adds the least ride and fits (:func:`_reinsert`); whether ``v``
     is now served (the routes are unchanged otherwise)."""
-    target = problem.visit_index(v)
-    duration = matrix.duration_s
-    options: list[tuple[int, int, int]] = []
-    for k in allowed[v]:
-        draft = drafts[k]
-        extra = _detours_s(duration, draft.locations(), target)
-        options += [(int(extra[at]), k, at) for at in range(len(extra))]
-    options.sort()
-    for _, k, at in options[:MAX_ROOM_TRIES]:
+    options = _cheapest_gaps(problem, matrix, drafts, allowed[v], v)
+    for k, at in options[:MAX_ROOM_TRIES]:
         draft = drafts[k]
         for j in (at - 1, at):
             if not (0 <= j < len(draft.steps)) or draft.steps[j].kind != StopKind.VISIT:
@@ -239,6 +232,29 @@ def _detours_s(
     return extra
 
 
+def _cheapest_gaps(
+    problem: Problem,
+    matrix: TravelMatrix,
+    drafts: Mapping[int, _Draft],
+    agents: Sequence[int],
+    v: int,
+    *,
+    with_room: bool = False,
+) -> list[tuple[int, int]]:
+    """(agent, gap) pairs of ``agents``' routes, least ride added by visit ``v`` first (only
+    routes with room for one more visit when ``with_room``)."""
+    target = problem.visit_index(v)
+    options: list[tuple[int, int, int]] = []
+    for k in agents:
+        draft = drafts[k]
+        if with_room and not draft.has_room(v):
+            continue
+        extra = _detours_s(matrix.duration_s, draft.locations(), target)
+        options += [(int(extra[at]), k, at) for at in range(len(extra))]
+    options.sort()
+    return [(k, at) for _, k, at in options]
+
+
 def _reinsert(
     problem: Problem,
     matrix: TravelMatrix,
@@ -247,17 +263,8 @@ def _reinsert(
     v: int,
 ) -> bool:
     """Insert visit ``v`` where it adds the least ride and fits, trying a few gaps."""
-    target = problem.visit_index(v)
-    duration = matrix.duration_s
-    options: list[tuple[int, int, int]] = []
-    for k in agents:
-        draft = drafts[k]
-        if not draft.has_room(v):
-            continue
-        extra = _detours_s(duration, draft.locations(), target)
-        options += [(int(extra[at]), k, at) for at in range(len(extra))]
-    options.sort()
-    return any(drafts[k].insert(v, at) for _, k, at in options[:MAX_INSERT_TRIES])
+    options = _cheapest_gaps(problem, matrix, drafts, agents, v, with_room=True)
+    return any(drafts[k].insert(v, at) for k, at in options[:MAX_INSERT_TRIES])
 
 
 def _exchange(
@@ -273,17 +280,9 @@ def _exchange(
     rank = tier(problem.visits[v])
     if rank == 0:
         return []
-    target = problem.visit_index(v)
-    duration = matrix.duration_s
-    options: list[tuple[int, int, int]] = []
-    for k in agents:
-        draft = drafts[k]
-        extra = _detours_s(duration, draft.locations(), target)
-        options += [(int(extra[at]), k, at) for at in range(len(extra))]
-    options.sort()
     tried = 0
     pairs: list[tuple[int, int]] = []
-    for _, k, at in options:
+    for k, at in _cheapest_gaps(problem, matrix, drafts, agents, v):
         if tried >= MAX_EJECT_TRIES:
             break
         draft = drafts[k]
@@ -417,10 +416,7 @@ def _swap_pair(
     a, b = drafts[k], drafts[t]
 
     def missed_s(agent: int, x: int) -> int:
-        preferred = problem.visits[x].preferred_agent
-        if preferred is None or problem.agents[agent].id == preferred:
-            return 0
-        return missed
+        return _missed_s(problem, agent, x, missed)
 
     before_s = a.ride_s() + b.ride_s() + missed_s(k, v) + missed_s(t, u)
     ja, jb = a.position(v), b.position(u)
@@ -440,6 +436,14 @@ def _swap_pair(
     a.restore(saved_a)
     b.restore(saved_b)
     return False
+
+
+def _missed_s(problem: Problem, k: int, v: int, price_s: int) -> int:
+    """``price_s`` if agent ``k`` is not the agent visit ``v`` prefers, else 0."""
+    preferred = problem.visits[v].preferred_agent
+    if preferred is None or problem.agents[k].id == preferred:
+        return 0
+    return price_s
 
 
 class _Stops:
@@ -525,12 +529,9 @@ def _move_visit(
     drafts, duration = gaps.drafts, gaps.duration
     source = drafts[k]
     v = source.steps[j].pos
-    preferred = problem.visits[v].preferred_agent
 
     def missed_s(agent: int) -> int:
-        if preferred is None or problem.agents[agent].id == preferred:
-            return 0
-        return gaps.missed_s
+        return _missed_s(problem, agent, v, gaps.missed_s)
 
     x = problem.visit_index(v)
     locs = source.locations()
