@@ -14,7 +14,7 @@ from dispatch.geo.matrix import TravelMatrix
 from dispatch.model import Location, Office, Priority, Problem
 from dispatch.solver import repair
 from dispatch.solver.build import build_model
-from dispatch.solver.penalties import PREFERENCE_WEIGHT_S
+from dispatch.solver.penalties import PREFERENCE_WEIGHT_S, tier
 from dispatch.solver.presolve import Presolve, presolve
 from dispatch.solver.repair import warm_routes
 from dispatch.solver.schedule import model_travel
@@ -333,8 +333,9 @@ def test_any_proposal_becomes_routes_the_model_accepts(
 def test_last_moves_keep_what_is_served_and_never_ride_more(
     case: tuple[Problem, TravelMatrix], data: st.DataObject
 ) -> None:
-    """The moves after the visits still out had their last turn are for the ride alone: the
-    same visits are served, with no more ride (a preferred agent lost counting its price)."""
+    """The moves after the visits still out had their turn are for the ride alone: the same
+    visits are served, with no more ride (a preferred agent lost counting its price). The
+    turn after them serves no worse, counted per tier from the top as the objective counts."""
     p, m = case
     drawn = any_proposal(p, m, data)
     if drawn is None:
@@ -365,12 +366,22 @@ def test_last_moves_keep_what_is_served_and_never_ride_more(
             cost_s += sum(travel(a, b, 0) for a, b in itertools.pairwise(locations))
         return sorted(served), cost_s
 
-    served, cost_s = outcome()
+    served_at_last, _ = outcome()
     passes = repair.FINAL_RELOCATE_PASSES
-    repair.FINAL_RELOCATE_PASSES = 0
+    repair.FINAL_TURN = False
     try:
+        served, cost_s = outcome()
+        repair.FINAL_RELOCATE_PASSES = 0
         served_before, cost_before_s = outcome()
     finally:
         repair.FINAL_RELOCATE_PASSES = passes
+        repair.FINAL_TURN = True
     assert served == served_before
     assert cost_s <= cost_before_s
+
+    def by_tier(visits: list[int]) -> list[int]:
+        """Visits served per tier, highest tier first: what the objective compares first."""
+        levels = [tier(p.visits[v]) for v in visits]
+        return [levels.count(level) for level in range(3, -1, -1)]
+
+    assert by_tier(served_at_last) >= by_tier(served)
