@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -69,17 +70,30 @@ def test_normal_visit_left_out_displaces_nobody() -> None:
     assert left_out == 0
 
 
-def test_visit_steps_aside_to_another_route_to_make_room() -> None:
-    """A is full and alone may serve V; U, on A's route, steps over to B's far away route and
-    V takes its place, though U then rides farther."""
-    # Matrix order: U, V, starts A and B, ends A and B.
-    m = line_matrix([100, 200, 0, 5000, 0, 5000])
-    p = problem(
+# Matrix order: U, V, starts A and B, ends A and B. A is full and alone may serve V; U, on A's
+# route, may also be served from B's base far away.
+STEP_ASIDE = line_matrix([100, 200, 0, 5000, 0, 5000])
+
+
+def step_aside_day() -> Problem:
+    return problem(
         [agent("A", max_visits=1), agent("B", skills=("nadra_biometric",))],
         [visit("U", service="cnic_renewal"), visit("V", service="driving_licence_renewal")],
     )
-    routes, _ = repaired(p, m, {0: [0]})
+
+
+def test_visit_steps_aside_to_another_route_to_make_room() -> None:
+    """U steps over to B's route and V takes its place, though U then rides farther."""
+    routes, _ = repaired(step_aside_day(), STEP_ASIDE, {0: [0]})
     assert routes == {0: ["V"], 1: ["U"]}
+
+
+def test_making_room_stops_once_its_tries_are_spent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On an over-subscribed day nearly every try fails: the tries are bounded by the day's
+    size, and with none left V stays out."""
+    monkeypatch.setattr(repair, "ROOM_ATTEMPTS_PER_VISIT", 0)
+    routes, _ = repaired(step_aside_day(), STEP_ASIDE, {0: [0]})
+    assert routes == {0: ["U"]}
 
 
 def test_high_visit_never_displaces_an_urgent_one() -> None:
