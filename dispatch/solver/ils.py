@@ -26,8 +26,10 @@ are hard here), no balance and no preferences; :mod:`dispatch.solver.repair` com
 routes (inserting office calls, placing breaks) and drops what no longer fits before the full
 model reads them.
 
-When the profiles would take too much memory the adapter declines and the caller searches
-without a warm start.
+When a profile per skill set would take too much memory, profiles go by speed alone: every
+agent may take every visit in the proposal, and repair gives a visit proposed to an agent who
+may not serve it to one who may. Only when even those would not fit does the adapter decline,
+and the caller searches without a warm start.
 """
 
 from __future__ import annotations
@@ -237,11 +239,21 @@ def _build(
             per_agent[a].add(k)
     allowed = [frozenset(ks) for ks in per_agent]
 
-    profile_key: dict[tuple[float, frozenset[int]], int] = {}
-    for a, agent in enumerate(agents):
-        profile_key.setdefault((agent.speed_factor, allowed[a]), len(profile_key))
+    def profiles() -> dict[tuple[float, frozenset[int]], int]:
+        keys: dict[tuple[float, frozenset[int]], int] = {}
+        for a, agent in enumerate(agents):
+            keys.setdefault((agent.speed_factor, allowed[a]), len(keys))
+        return keys
+
+    profile_key = profiles()
     if len(profile_key) * n_loc * n_loc * 16 > MAX_PROFILE_BYTES:
-        return None
+        # Too many skill sets for a matrix each: every agent may take every visit here, and
+        # repair gives a visit proposed to an agent who may not serve it to one who may.
+        everyone = frozenset(range(len(candidates)))
+        allowed = [everyone] * len(agents)
+        profile_key = profiles()
+        if len(profile_key) * n_loc * n_loc * 16 > MAX_PROFILE_BYTES:
+            return None
     durations: list[Any] = []  # PyVRP's stubs type matrices loosely
     for speed_factor, servable in profile_key:
         travel = agent_travel_matrix_s(base, speed_factor).copy()

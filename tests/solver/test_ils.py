@@ -10,6 +10,7 @@ from pyvrp.search import PerturbationParams
 
 from dispatch.geo.matrix import HaversineProvider
 from dispatch.model import Break
+from dispatch.solver import ils
 from dispatch.solver.ils import (
     MAX_PERTURBATIONS_INEXACT,
     MIN_HISTORY,
@@ -95,3 +96,35 @@ def test_the_proposal_searches_with_that_history(monkeypatch: pytest.MonkeyPatch
     n = len(pre.candidates)
     assert seen == [history_length(n, 5.0, 50), PYVRP_HISTORY]
     assert seen[0] < seen[1]
+
+
+def test_too_many_skill_sets_still_get_a_proposal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where a matrix per skill set would not fit in memory, the proposal runs with one per
+    speed (every agent may take every visit there) instead of declining: repair then gives a
+    visit to an agent who may serve it."""
+    p = generate(60, 6, seed=1, features=True)
+    m = HaversineProvider().matrix(p.locations())
+    pre = presolve(p, m)
+    prizes = ils_prizes(p, pre.candidates)
+    profiles: list[int] = []
+    real_solve = pyvrp.solve
+
+    def spy(data: pyvrp.ProblemData, stop: Any, **kwargs: Any) -> pyvrp.Result:
+        profiles.append(data.num_profiles)
+        return real_solve(data, stop, **kwargs)
+
+    monkeypatch.setattr(pyvrp, "solve", spy)
+
+    def propose() -> ils.IlsRoutes | None:
+        return ils_routes(
+            p, m, pre.candidates, pre.allowed, prizes, time_limit_s=5.0, max_iterations=20
+        )
+
+    exact = propose()
+    locations = len(pre.candidates) + 2 * len(p.agents)
+    monkeypatch.setattr(ils, "MAX_PROFILE_BYTES", locations * locations * 16)
+    coarse = propose()
+    assert exact is not None and coarse is not None
+    assert profiles[0] > 1
+    assert profiles[1] == len({a.speed_factor for a in p.agents})
+    assert sum(len(r) for r in coarse.routes.values()) > 0
