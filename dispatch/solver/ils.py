@@ -239,19 +239,18 @@ def _build(
             per_agent[a].add(k)
     allowed = [frozenset(ks) for ks in per_agent]
 
-    def profiles() -> dict[tuple[float, frozenset[int]], int]:
+    def profiles(servable: Sequence[frozenset[int]]) -> dict[tuple[float, frozenset[int]], int]:
         keys: dict[tuple[float, frozenset[int]], int] = {}
         for a, agent in enumerate(agents):
-            keys.setdefault((agent.speed_factor, allowed[a]), len(keys))
+            keys.setdefault((agent.speed_factor, servable[a]), len(keys))
         return keys
 
-    profile_key = profiles()
+    profile_key = profiles(allowed)
     if len(profile_key) * n_loc * n_loc * 16 > MAX_PROFILE_BYTES:
         # Too many skill sets for a matrix each: every agent may take every visit here, and
         # repair gives a visit proposed to an agent who may not serve it to one who may.
-        everyone = frozenset(range(len(candidates)))
-        allowed = [everyone] * len(agents)
-        profile_key = profiles()
+        allowed = [frozenset(range(len(candidates)))] * len(agents)
+        profile_key = profiles(allowed)
         if len(profile_key) * n_loc * n_loc * 16 > MAX_PROFILE_BYTES:
             return None
     durations: list[Any] = []  # PyVRP's stubs type matrices loosely

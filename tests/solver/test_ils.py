@@ -28,6 +28,21 @@ from dispatch.synth import generate
 from tests.factories import agent, hm, problem, visit, window
 
 
+def solve_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[tuple[pyvrp.ProblemData, pyvrp.SolveParams]]:
+    """Each ``pyvrp.solve`` call from now on, as its problem data and parameters."""
+    calls: list[tuple[pyvrp.ProblemData, pyvrp.SolveParams]] = []
+    real_solve = pyvrp.solve
+
+    def spy(data: pyvrp.ProblemData, stop: Any, **kwargs: Any) -> pyvrp.Result:
+        calls.append((data, kwargs["params"]))
+        return real_solve(data, stop, **kwargs)
+
+    monkeypatch.setattr(pyvrp, "solve", spy)
+    return calls
+
+
 def test_field_days_perturb_in_smaller_steps_than_pure_vrptw() -> None:
     field_day = generate(40, 4, seed=3)
     plain_day = generate(40, 4, seed=3, features=False)
@@ -83,17 +98,11 @@ def test_the_proposal_searches_with_that_history(monkeypatch: pytest.MonkeyPatch
     m = HaversineProvider().matrix(p.locations())
     pre = presolve(p, m)
     prizes = ils_prizes(p, pre.candidates)
-    seen: list[int] = []
-    real_solve = pyvrp.solve
-
-    def spy(data: pyvrp.ProblemData, stop: Any, **kwargs: Any) -> pyvrp.Result:
-        seen.append(kwargs["params"].ils.history_length)
-        return real_solve(data, stop, **kwargs)
-
-    monkeypatch.setattr(pyvrp, "solve", spy)
+    calls = solve_calls(monkeypatch)
     ils_routes(p, m, pre.candidates, pre.allowed, prizes, time_limit_s=5.0, max_iterations=50)
     ils_routes(p, m, pre.candidates, pre.allowed, prizes, time_limit_s=1.0)
     n = len(pre.candidates)
+    seen = [params.ils.history_length for _, params in calls]
     assert seen == [history_length(n, 5.0, 50), PYVRP_HISTORY]
     assert seen[0] < seen[1]
 
@@ -106,14 +115,7 @@ def test_too_many_skill_sets_still_get_a_proposal(monkeypatch: pytest.MonkeyPatc
     m = HaversineProvider().matrix(p.locations())
     pre = presolve(p, m)
     prizes = ils_prizes(p, pre.candidates)
-    profiles: list[int] = []
-    real_solve = pyvrp.solve
-
-    def spy(data: pyvrp.ProblemData, stop: Any, **kwargs: Any) -> pyvrp.Result:
-        profiles.append(data.num_profiles)
-        return real_solve(data, stop, **kwargs)
-
-    monkeypatch.setattr(pyvrp, "solve", spy)
+    calls = solve_calls(monkeypatch)
 
     def propose() -> ils.IlsRoutes | None:
         return ils_routes(
@@ -125,6 +127,7 @@ def test_too_many_skill_sets_still_get_a_proposal(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(ils, "MAX_PROFILE_BYTES", locations * locations * 16)
     coarse = propose()
     assert exact is not None and coarse is not None
+    profiles = [data.num_profiles for data, _ in calls]
     assert profiles[0] > 1
     assert profiles[1] == len({a.speed_factor for a in p.agents})
     assert sum(len(r) for r in coarse.routes.values()) > 0
