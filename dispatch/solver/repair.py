@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -127,9 +128,15 @@ def warm_routes(
     build: RoutingBuild,
     proposed: Mapping[int, Sequence[int]],
     allowed: Sequence[Sequence[int]],
+    deadline_s: float | None = None,
 ) -> tuple[dict[int, list[int]], int]:
     """Model nodes per agent for the proposed visit orders (``allowed[v]``: the agents who may
-    serve visit position ``v``), and how many proposed visits were finally left out."""
+    serve visit position ``v``), and how many proposed visits were finally left out.
+
+    Past ``deadline_s`` (a ``time.perf_counter()`` reading) repair stops making room and moving
+    visits for ride, and only offers what is still out to the gaps as they stand: the solve's
+    time limit holds on days too large for every move to run.
+    """
     drafts = {k: _Draft(problem, matrix, build, k) for k in range(len(problem.agents))}
     left_out: list[int] = []
     for k in sorted(proposed):
@@ -142,11 +149,12 @@ def warm_routes(
     left_out += [v for v in build.visit_order if v not in routed]
     # Making room costs many trial insertions on a day that is over-subscribed: one budget
     # for the whole repair keeps that bounded by the size of the day.
-    room = _Budget(ROOM_ATTEMPTS_PER_VISIT * len(build.visit_order))
+    room = _Budget(ROOM_ATTEMPTS_PER_VISIT * len(build.visit_order), deadline_s)
     _serve_in_turn(problem, matrix, build, drafts, allowed, left_out, room)
-    for draft in drafts.values():
-        draft.shorten()
-    _relocate_and_shorten(problem, matrix, drafts, allowed, RELOCATE_PASSES, MAX_RELOCATE_TRIES)
+    _shorten_all(drafts, room)
+    _relocate_and_shorten(
+        problem, matrix, drafts, allowed, room, RELOCATE_PASSES, MAX_RELOCATE_TRIES
+    )
     # The time the moves saved may now hold what is still out.
     _serve_rest(problem, matrix, build, drafts, allowed, room)
     _relocate_and_shorten(
@@ -154,6 +162,7 @@ def warm_routes(
         matrix,
         drafts,
         allowed,
+        room,
         FINAL_RELOCATE_PASSES,
         FINAL_RELOCATE_TRIES,
         PREFERENCE_WEIGHT_S,
@@ -217,9 +226,15 @@ def _serve_in_turn(
 
 @dataclass(slots=True)
 class _Budget:
-    """Tries left for making room (see :data:`ROOM_ATTEMPTS_PER_VISIT`)."""
+    """What repair may still spend: tries at making room (see
+    :data:`ROOM_ATTEMPTS_PER_VISIT`) and, when ``deadline_s`` is given, time for the moves."""
 
     left: int
+    deadline_s: float | None = None
+
+    def late(self) -> bool:
+        """Whether the deadline has passed: from then on only plain insertions run."""
+        return self.deadline_s is not None and time.perf_counter() >= self.deadline_s
 
 
 def _make_room(
@@ -241,7 +256,7 @@ def _make_room(
         for j in (at - 1, at):
             if not (0 <= j < len(draft.steps)) or draft.steps[j].kind != StopKind.VISIT:
                 continue
-            if room.left <= 0:
+            if room.left <= 0 or room.late():
                 return False
             room.left -= 1
             u = draft.steps[j].pos
@@ -352,11 +367,20 @@ def _exchange(
 _Saved = tuple[list[Step], list[list[State]], dict[str, int], int]
 
 
+def _shorten_all(drafts: Mapping[int, _Draft], budget: _Budget) -> None:
+    """Shorten each route (:meth:`_Draft.shorten`) until the deadline."""
+    for draft in drafts.values():
+        if budget.late():
+            return
+        draft.shorten()
+
+
 def _relocate_and_shorten(
     problem: Problem,
     matrix: TravelMatrix,
     drafts: Mapping[int, _Draft],
     allowed: Sequence[Sequence[int]],
+    budget: _Budget,
     passes: int,
     tries: int,
     missed_s: int = 0,
@@ -365,15 +389,14 @@ def _relocate_and_shorten(
 ) -> None:
     """Up to ``passes`` rounds of :func:`_relocate` (``tries`` gaps a visit, a preferred agent
     lost counting ``missed_s`` of ride), and of :func:`_swap` with ``swaps``, each followed by
-    shortening every route, until a round moves nothing."""
+    shortening every route, until a round moves nothing or the deadline passes."""
     for _ in range(passes):
-        moved = _relocate(problem, matrix, drafts, allowed, tries, missed_s)
+        moved = _relocate(problem, matrix, drafts, allowed, budget, tries, missed_s)
         if swaps:
-            moved += _swap(problem, matrix, drafts, allowed, missed_s)
+            moved += _swap(problem, matrix, drafts, allowed, budget, missed_s)
         if not moved:
             break
-        for draft in drafts.values():
-            draft.shorten()
+        _shorten_all(drafts, budget)
 
 
 def _relocate(
@@ -381,16 +404,18 @@ def _relocate(
     matrix: TravelMatrix,
     drafts: Mapping[int, _Draft],
     allowed: Sequence[Sequence[int]],
+    budget: _Budget,
     tries: int,
     missed_s: int,
 ) -> int:
     """Move single visits to other allowed agents' routes wherever the two routes then ride
-    less and still fit, trying the ``tries`` cheapest gaps first; how many visits moved."""
+    less and still fit, trying the ``tries`` cheapest gaps first, until the deadline; how many
+    visits moved."""
     gaps = _Gaps(drafts, matrix.duration_s, tries, missed_s)
     moves = 0
     for k, source in drafts.items():
         j = 0
-        while j < len(source.steps):
+        while j < len(source.steps) and not budget.late():
             if source.steps[j].kind == StopKind.VISIT and _move_visit(problem, gaps, allowed, k, j):
                 moves += 1  # the next stop is now at j
                 gaps.rebuild()
@@ -404,17 +429,20 @@ def _swap(
     matrix: TravelMatrix,
     drafts: Mapping[int, _Draft],
     allowed: Sequence[Sequence[int]],
+    budget: _Budget,
     missed_s: int,
 ) -> int:
     """Exchange visits of two routes, each taking the other's place, wherever the two routes
     then ride less and still fit (a preferred agent lost counting ``missed_s`` of ride),
-    trying each visit's :data:`SWAP_TRIES` partners that look best on the bare ride; how many
-    pairs were exchanged."""
+    trying each visit's :data:`SWAP_TRIES` partners that look best on the bare ride, until the
+    deadline; how many pairs were exchanged."""
     duration = matrix.duration_s
     stops = _Stops(drafts)
     moves = 0
     # Each exchange keeps every route's number of visits, so stop i stays the same place.
     for i in range(len(stops.agent)):
+        if budget.late():
+            break
         k, v = int(stops.agent[i]), int(stops.visit[i])
         prev, here, succ = int(stops.prev[i]), int(stops.loc[i]), int(stops.succ[i])
         there = stops.loc

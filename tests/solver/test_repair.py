@@ -29,13 +29,13 @@ SHORT_SHIFT = ("08:00", "08:50")
 
 
 def repaired(
-    p: Problem, m: TravelMatrix, proposed: dict[int, list[int]]
+    p: Problem, m: TravelMatrix, proposed: dict[int, list[int]], deadline_s: float | None = None
 ) -> tuple[dict[int, list[str]], int]:
     """Visit ids (pickup nodes as ``"call"``) per agent after repair, and how many proposed
     visits were left out."""
     pre = presolve(p, m)
     build = build_model(p, m, pre, 0)
-    routes, left_out = warm_routes(p, m, build, proposed, pre.allowed)
+    routes, left_out = warm_routes(p, m, build, proposed, pre.allowed, deadline_s)
     n_visit_nodes = len(build.node_visits)
     named = {
         k: [p.visits[build.node_visits[n]].id if n < n_visit_nodes else "call" for n in nodes]
@@ -283,6 +283,18 @@ def test_visits_do_not_swap_to_an_agent_not_allowed_them() -> None:
     p = dataclasses.replace(p, agents=(a, p.agents[1]), visits=(p.visits[0], y))
     routes, _ = repaired(p, CROSSED, {0: [0], 1: [1]})
     assert routes == {0: ["X"], 1: ["Y"]}
+
+
+def test_past_its_deadline_repair_inserts_but_moves_nothing() -> None:
+    """The three moves above (swap, relocation, making room) all wait for time; a visit the
+    proposal left out still goes where it fits."""
+    over_s = 0.0  # a perf_counter reading long past
+    assert repaired(crossed_day(), CROSSED, {0: [0], 1: [1]}, over_s)[0] == {0: ["X"], 1: ["Y"]}
+    day = two_agent_day(("nadra_biometric",))
+    assert repaired(day, TWO_AGENTS, {0: [0, 2], 1: [1]}, over_s)[0] == {0: ["V1", "X"], 1: ["V2"]}
+    assert repaired(step_aside_day(), STEP_ASIDE, {0: [0]}, over_s)[0] == {0: ["U"]}
+    routes, _ = repaired(day, TWO_AGENTS, {0: [0], 1: [1]}, over_s)
+    assert sorted(routes[0] + routes[1]) == ["V1", "V2", "X"]
 
 
 # --- any proposal ----------------------------------------------------------------------------
