@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -9,18 +10,21 @@ import pyvrp
 from pyvrp.search import PerturbationParams
 
 from dispatch.geo.matrix import HaversineProvider
-from dispatch.model import Break
+from dispatch.model import Break, Problem
 from dispatch.solver import ils
 from dispatch.solver.ils import (
     MAX_PERTURBATIONS_INEXACT,
     MIN_HISTORY,
+    PENALTY_UPDATE_ITERATIONS,
     PYVRP_HISTORY,
     LunchFold,
     history_length,
     ils_is_exact,
     ils_prizes,
     ils_routes,
+    keeps_pyvrp_settings,
     lunch_fold,
+    penalty_params,
     perturbation_params,
 )
 from dispatch.solver.presolve import presolve
@@ -43,15 +47,42 @@ def solve_calls(
     return calls
 
 
-def test_field_days_perturb_in_smaller_steps_than_pure_vrptw() -> None:
+def three_days() -> tuple[Problem, Problem, Problem]:
+    """A field day, the same day without field rules, and that one with every visit required
+    (plain VRPTW, as a Solomon instance)."""
     field_day = generate(40, 4, seed=3)
     plain_day = generate(40, 4, seed=3, features=False)
+    required = tuple(dataclasses.replace(v, required=True) for v in plain_day.visits)
+    return field_day, plain_day, dataclasses.replace(plain_day, visits=required)
+
+
+def test_only_plain_vrptw_keeps_pyvrps_perturbation_steps() -> None:
+    field_day, plain_day, vrptw = three_days()
     assert not ils_is_exact(field_day)
-    assert ils_is_exact(plain_day)
+    assert ils_is_exact(plain_day) and ils_is_exact(vrptw)
+    assert [keeps_pyvrp_settings(p) for p in (field_day, plain_day, vrptw)] == [False, False, True]
     default_max = PerturbationParams().max_perturbations
     assert default_max > MAX_PERTURBATIONS_INEXACT
     assert perturbation_params(field_day).max_perturbations == MAX_PERTURBATIONS_INEXACT
-    assert perturbation_params(plain_day).max_perturbations == default_max
+    assert perturbation_params(plain_day).max_perturbations == MAX_PERTURBATIONS_INEXACT
+    assert perturbation_params(vrptw).max_perturbations == default_max
+
+
+def test_penalties_update_faster_where_a_known_day_may_leave_visits_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    days = three_days()
+    default = pyvrp.PenaltyParams().solutions_between_updates
+    assert default > PENALTY_UPDATE_ITERATIONS
+    calls = solve_calls(monkeypatch)
+    for p in days:
+        m = HaversineProvider().matrix(p.locations())
+        pre = presolve(p, m)
+        prizes = ils_prizes(p, pre.candidates)
+        ils_routes(p, m, pre.candidates, pre.allowed, prizes, time_limit_s=5.0, max_iterations=5)
+    seen = [params.penalty.solutions_between_updates for _, params in calls]
+    assert seen == [default, PENALTY_UPDATE_ITERATIONS, default]
+    assert [penalty_params(p).solutions_between_updates for p in days] == seen
 
 
 def test_lunch_fold_cuts_the_break_most_agents_owe_out_of_the_clock() -> None:
@@ -85,7 +116,7 @@ def test_history_is_shorter_where_each_visit_gets_fewer_iterations() -> None:
     assert MIN_HISTORY <= large_day < district_day <= PYVRP_HISTORY
     assert history_length(1000, 22.5) <= large_day
     assert history_length(5000, 0.5) == MIN_HISTORY
-    assert history_length(1000, 45.0, exact=True) == PYVRP_HISTORY
+    assert history_length(1000, 45.0, plain=True) == PYVRP_HISTORY
 
 
 def test_history_of_an_iteration_capped_search_does_not_depend_on_its_time() -> None:
