@@ -28,6 +28,9 @@ Before OR-Tools reads its routes they are completed and repaired here, stop by s
   visits of two routes swap places (:data:`SWAP_TRIES`), for the ride alone; what is still out
   then gets a last turn in the ride they saved (:data:`FINAL_TURN`).
 
+On very large days these moves can outlast the solve's time limit; past the deadline the
+caller gives, repair stops them and only offers what is still out to the gaps as they stand.
+
 ``ReadAssignmentFromRoutes`` then accepts the routes and the search goes on from there. A visit
 with one node per slot takes the node of the slot its service falls in.
 """
