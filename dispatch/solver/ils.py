@@ -38,7 +38,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -449,15 +449,7 @@ def penalty_params(problem: Problem) -> pyvrp.PenaltyParams:
     defaults = pyvrp.PenaltyParams()
     if keeps_pyvrp_settings(problem) or not ils_is_exact(problem):
         return defaults
-    return pyvrp.PenaltyParams(
-        solutions_between_updates=PENALTY_UPDATE_ITERATIONS,
-        penalty_increase=defaults.penalty_increase,
-        penalty_decrease=defaults.penalty_decrease,
-        target_feasible=defaults.target_feasible,
-        feas_tolerance=defaults.feas_tolerance,
-        min_penalty=defaults.min_penalty,
-        max_penalty=defaults.max_penalty,
-    )
+    return replace(defaults, solutions_between_updates=PENALTY_UPDATE_ITERATIONS)
 
 
 def ils_prizes(problem: Problem, candidates: Sequence[int]) -> list[int | None]:

@@ -152,27 +152,27 @@ def warm_routes(
     left_out += [v for v in build.visit_order if v not in routed]
     # Making room costs many trial insertions on a day that is over-subscribed: one budget
     # for the whole repair keeps that bounded by the size of the day.
-    room = _Budget(ROOM_ATTEMPTS_PER_VISIT * len(build.visit_order), deadline_s)
-    _serve_in_turn(problem, matrix, build, drafts, allowed, left_out, room)
-    _shorten_all(drafts, room)
+    budget = _Budget(ROOM_ATTEMPTS_PER_VISIT * len(build.visit_order), deadline_s)
+    _serve_in_turn(problem, matrix, build, drafts, allowed, left_out, budget)
+    _shorten_all(drafts, budget)
     _relocate_and_shorten(
-        problem, matrix, drafts, allowed, room, RELOCATE_PASSES, MAX_RELOCATE_TRIES
+        problem, matrix, drafts, allowed, budget, RELOCATE_PASSES, MAX_RELOCATE_TRIES
     )
     # The time the moves saved may now hold what is still out.
-    _serve_rest(problem, matrix, build, drafts, allowed, room)
+    _serve_rest(problem, matrix, build, drafts, allowed, budget)
     _relocate_and_shorten(
         problem,
         matrix,
         drafts,
         allowed,
-        room,
+        budget,
         FINAL_RELOCATE_PASSES,
         FINAL_RELOCATE_TRIES,
         PREFERENCE_WEIGHT_S,
         swaps=True,
     )
     if FINAL_TURN:
-        _serve_rest(problem, matrix, build, drafts, allowed, room)
+        _serve_rest(problem, matrix, build, drafts, allowed, budget)
     still_out = len(routed - _served(drafts))
     routes = {k: nodes for k, d in drafts.items() if (nodes := d.nodes())}
     return routes, still_out
