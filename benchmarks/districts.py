@@ -10,6 +10,11 @@ and, with ``--peers vroom``, with VROOM on the same matrix and limit (see
 solver. One table row per run, a comparison line per size and limit, JSON with everything
 (default ``benchmarks/results/districts.json``, git-ignored).
 
+``--seed 0,1,2,3`` runs several days of each size (one per seed, each solved with its seed):
+single time-limited runs differ by several visits and hours, so a finding should hold over a
+few seeds. After the comparison lines a summary per size and limit counts the seeds where the
+target was met and gives each solver's mean served and travel.
+
 ``--same-work`` also solves, with the engine, the day cut down to exactly the visits the peer
 served (same agents, offices, limit and seed; row ``engine=vroom``). The full-day comparison
 mixes two things, how much is served and how well it is routed; on the peer's own work only
@@ -17,7 +22,7 @@ the routing is compared: can the engine serve all of it, and with less travel?
 
 Usage::
 
-    python benchmarks/districts.py [--sizes 100,300,1000] [--time-limit 30,60] [--seed 0]
+    python benchmarks/districts.py [--sizes 100,300,1000] [--time-limit 30,60] [--seed 0[,1...]]
                                    [--peers vroom] [--same-work] [--plain]
                                    [--solution-limit N] [--out PATH]
 
@@ -253,6 +258,7 @@ def compare(engine: dict[str, Any], peer: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "visits": engine["visits"],
         "time_limit_s": engine["time_limit_s"],
+        "seed": engine.get("seed"),
         "peer": peer["solver"],
         "both_valid": both_valid,
     }
@@ -285,6 +291,7 @@ def compare_same_work(engine: dict[str, Any], peer: dict[str, Any]) -> dict[str,
     out: dict[str, Any] = {
         "visits": peer["visits"],
         "time_limit_s": peer["time_limit_s"],
+        "seed": peer.get("seed"),
         "peer": peer["solver"],
         "work": peer.get("served"),
     }
@@ -306,7 +313,7 @@ def compare_same_work(engine: dict[str, Any], peer: dict[str, Any]) -> dict[str,
 
 
 def format_same_work(c: dict[str, Any]) -> str:
-    where = f"{c['visits']} visits, {c['time_limit_s']:g} s"
+    where = _where(c)
     if c["served_engine"] is None:
         return f"  {where}: no comparison (a run failed)"
     return (
@@ -321,8 +328,13 @@ def _per_served_min(row: dict[str, Any]) -> float | None:
     return round(row["travel_s"] / 60 / row["served"], 2) if row["served"] else None
 
 
+def _where(c: dict[str, Any]) -> str:
+    seed = "" if c.get("seed") is None else f"seed {c['seed']}, "
+    return f"{seed}{c['visits']} visits, {c['time_limit_s']:g} s"
+
+
 def format_comparison(c: dict[str, Any]) -> str:
-    where = f"{c['visits']} visits, {c['time_limit_s']:g} s"
+    where = _where(c)
     if c["served_diff"] is None:
         return f"  {where}: no comparison (a run failed)"
     validity = "" if c["both_valid"] else " [not both valid]"
@@ -332,6 +344,46 @@ def format_comparison(c: dict[str, Any]) -> str:
         f"{c['travel_h_peer']:.1f} h ({c['travel_diff_pct']:+.1f}%), per visit served "
         f"{c['travel_min_per_served_engine']} vs {c['travel_min_per_served_peer']} min: "
         f"{'target met' if c['met'] else 'target not met'}{validity}"
+    )
+
+
+def summarise(comparisons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per size and limit, over the seeds: runs, runs meeting the target, and each solver's
+    mean served and travel over the runs where both plans exist."""
+    groups: dict[tuple[int, float], list[dict[str, Any]]] = {}
+    for c in comparisons:
+        groups.setdefault((c["visits"], c["time_limit_s"]), []).append(c)
+    out = []
+    for (visits, limit_s), group in groups.items():
+        done = [c for c in group if c["served_diff"] is not None]
+
+        def mean(key: str, runs: list[dict[str, Any]] = done) -> float | None:
+            return round(sum(c[key] for c in runs) / len(runs), 2) if runs else None
+
+        out.append(
+            {
+                "visits": visits,
+                "time_limit_s": limit_s,
+                "peer": group[0]["peer"],
+                "runs": len(group),
+                "met": sum(c["met"] for c in group),
+                "served_engine_mean": mean("served_engine"),
+                "served_peer_mean": mean("served_peer"),
+                "travel_h_engine_mean": mean("travel_h_engine"),
+                "travel_h_peer_mean": mean("travel_h_peer"),
+            }
+        )
+    return out
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    where = f"{s['visits']} visits, {s['time_limit_s']:g} s"
+    if s["served_engine_mean"] is None:
+        return f"  {where}: target met in {s['met']}/{s['runs']} (no run to average)"
+    return (
+        f"  {where}: target met in {s['met']}/{s['runs']} seeds; mean served "
+        f"{s['served_engine_mean']:g} vs {s['peer']} {s['served_peer_mean']:g}, mean travel "
+        f"{s['travel_h_engine_mean']:.1f} h vs {s['travel_h_peer_mean']:.1f} h"
     )
 
 
@@ -358,6 +410,16 @@ def _parse_list(text: str, cast: Callable[[str], Any], what: str) -> list[Any]:
     if not values or any(v <= 0 for v in values):
         raise argparse.ArgumentTypeError(f"{what} must be positive: {text!r}")
     return values
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds must be whole numbers: {text!r}") from None
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"seeds must be 0 or more: {text!r}")
+    return list(dict.fromkeys(values))
 
 
 def _sizes(text: str) -> list[int]:
@@ -388,7 +450,9 @@ def _version(package: str) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", type=_sizes, default=[100, 300, 1000])
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", "--seeds", dest="seeds", type=_seeds, default=[0], metavar="S[,S...]"
+    )
     parser.add_argument(
         "--time-limit", type=_limits, default=[30.0], metavar="S[,S...]", help="seconds per run"
     )
@@ -415,32 +479,40 @@ def main(argv: list[str] | None = None) -> int:
     problems: list[dict[str, Any]] = []
     comparisons: list[dict[str, Any]] = []
     same_work: list[dict[str, Any]] = []
-    for n_visits in args.sizes:
-        problem = generate(n_visits, agents_for(n_visits), args.seed, features=not args.plain)
-        problems.append(describe_problem(problem))
-        matrix = make_provider(TravelSpec()).matrix(problem.locations())
-        for limit_s in args.time_limit:
-            engine = run_engine(problem, matrix, limit_s, args.seed, args.solution_limit)
-            engine.update(time_limit_s=limit_s, seed=args.seed)
-            rows.append(engine)
-            print(format_row(engine), flush=True)
-            if "vroom" in peers:
-                row = run_vroom(problem, matrix, limit_s)
-                row.update(time_limit_s=limit_s, seed=args.seed)
-                rows.append(row)
-                print(format_row(row), flush=True)
-                comparisons.append(compare(engine, row))
-                if args.same_work and "error" not in row:
-                    same = run_same_work(
-                        problem, matrix, row, limit_s, args.seed, args.solution_limit
-                    )
-                    rows.append(same)
-                    print(format_row(same), flush=True)
-                    same_work.append(compare_same_work(same, row))
+    for seed in args.seeds:
+        if len(args.seeds) > 1:
+            print(f"seed {seed}", flush=True)
+        for n_visits in args.sizes:
+            problem = generate(n_visits, agents_for(n_visits), seed, features=not args.plain)
+            problems.append(dict(describe_problem(problem), seed=seed))
+            matrix = make_provider(TravelSpec()).matrix(problem.locations())
+            for limit_s in args.time_limit:
+                engine = run_engine(problem, matrix, limit_s, seed, args.solution_limit)
+                engine.update(time_limit_s=limit_s, seed=seed)
+                rows.append(engine)
+                print(format_row(engine), flush=True)
+                if "vroom" in peers:
+                    row = run_vroom(problem, matrix, limit_s)
+                    row.update(time_limit_s=limit_s, seed=seed)
+                    rows.append(row)
+                    print(format_row(row), flush=True)
+                    comparisons.append(compare(engine, row))
+                    if args.same_work and "error" not in row:
+                        same = run_same_work(
+                            problem, matrix, row, limit_s, seed, args.solution_limit
+                        )
+                        rows.append(same)
+                        print(format_row(same), flush=True)
+                        same_work.append(compare_same_work(same, row))
+    summary = summarise(comparisons)
     if comparisons:
         print("comparison (engine first):")
         for c in comparisons:
             print(format_comparison(c))
+        if len(args.seeds) > 1:
+            print(f"over seeds {', '.join(map(str, args.seeds))}:")
+            for s in summary:
+                print(format_summary(s))
     if same_work:
         print("on the peer's own work (its served visits only):")
         for c in same_work:
@@ -457,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
             "packages": {p: _version(p) for p in ("ortools", "pyvrp", "pyvroom")},
             "sizes": args.sizes,
             "time_limits_s": args.time_limit,
-            "seed": args.seed,
+            "seeds": args.seeds,
             "solution_limit": args.solution_limit,
             "features": not args.plain,
             "travel": "haversine (default TravelSpec)",
@@ -470,6 +542,7 @@ def main(argv: list[str] | None = None) -> int:
         "problems": problems,
         "rows": rows,
         "comparisons": comparisons,
+        "summary": summary,
         "same_work": same_work,
         "final": final_line(comparisons) if comparisons else None,
     }

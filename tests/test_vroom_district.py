@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import replace
 
 import pytest
@@ -119,6 +120,36 @@ def test_comparison_needs_valid_plans_more_served_and_less_travel() -> None:
     assert not districts.compare(dict(engine, checker_ok=False), peer)["met"]
     failed = dict(engine, error="RuntimeError: boom")
     assert districts.compare(failed, peer)["served_diff"] is None
+
+
+def test_summary_counts_the_seeds_that_met_the_target_per_size_and_limit() -> None:
+    """Seeds of one size and limit are summed up together; a failed run counts as not met
+    and stays out of the means."""
+    engine = {"solver": "engine", "visits": 10, "time_limit_s": 30.0, "checker_ok": True}
+    engine |= {"served": 10, "travel_s": 3600, "travel_h": 1.0}
+    peer = dict(engine, solver="vroom", served=9, travel_s=7200, travel_h=2.0)
+    runs = [
+        districts.compare(dict(engine, seed=0), dict(peer, seed=0)),
+        districts.compare(dict(engine, seed=1, served=8, travel_h=3.0), dict(peer, seed=1)),
+        districts.compare(dict(engine, seed=2, error="RuntimeError: boom"), dict(peer, seed=2)),
+        districts.compare(dict(engine, seed=0, visits=20), dict(peer, seed=0, visits=20)),
+    ]
+    ten, twenty = districts.summarise(runs)
+    assert (ten["visits"], ten["runs"], ten["met"]) == (10, 3, 1)
+    assert ten["served_engine_mean"] == 9.0 and ten["served_peer_mean"] == 9.0
+    assert ten["travel_h_engine_mean"] == 2.0 and ten["travel_h_peer_mean"] == 2.0
+    assert (twenty["visits"], twenty["runs"], twenty["met"]) == (20, 1, 1)
+    assert "target met in 1/3 seeds" in districts.format_summary(ten)
+    assert districts.format_comparison(runs[1]).startswith("  seed 1, 10 visits, 30 s:")
+
+
+def test_seed_lists_parse_and_refuse_what_is_not_a_seed() -> None:
+    """``--seed 0,1,2,3`` runs four days; a repeated seed runs once."""
+    assert districts._seeds("0,1,2,3") == [0, 1, 2, 3]
+    assert districts._seeds("2,2,0") == [2, 0]
+    for bad in ("", "x", "-1", "1.5"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            districts._seeds(bad)
 
 
 def test_row_counts_deliveries_served_and_office_calls() -> None:
