@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from dispatch.geo.matrix import TravelMatrix
 from dispatch.model import Agent, Problem, Visit, can_serve
 from dispatch.plan import Reason, StopKind, Unassigned
-from dispatch.solver.schedule import Step, actual_travel, route_fits
+from dispatch.solver.schedule import RouteTimer, Step, actual_travel, timer_fits
 from dispatch.solver.windows import earliest_start_s, sorted_windows
 
 __all__ = [
@@ -155,6 +155,8 @@ class _Trips:
         self.matrix = matrix
         self.twin = _twins(problem, matrix)
         self.known: dict[tuple[int, int, int | None, bool], bool] = {}
+        # One timer per agent and break rule: setting one up costs as much as a short trip.
+        self.timers: dict[tuple[int, bool], RouteTimer] = {}
 
     def serves_alone(self, a: int, v: int, *, office: int | None, breaks: bool) -> bool:
         """Agent ``a`` leaves its start, serves visit ``v`` (calling at ``office`` first, if
@@ -166,11 +168,17 @@ class _Trips:
             steps = [Step(StopKind.VISIT, v)]
             if office is not None:
                 steps.insert(0, Step(StopKind.PICKUP, office, (v,)))
-            a = self.twin[a]
-            travel = actual_travel(self.matrix, self.problem.agents[a].speed_factor)
-            known = route_fits(self.problem, a, steps, travel, ignore_breaks=not breaks)
+            known = timer_fits(self._timer(self.twin[a], breaks), steps)
             self.known[key] = known
         return known
+
+    def _timer(self, a: int, breaks: bool) -> RouteTimer:
+        timer = self.timers.get((a, breaks))
+        if timer is None:
+            travel = actual_travel(self.matrix, self.problem.agents[a].speed_factor)
+            timer = RouteTimer(self.problem, a, travel, ignore_breaks=not breaks)
+            self.timers[(a, breaks)] = timer
+        return timer
 
 
 def _twins(problem: Problem, matrix: TravelMatrix) -> list[int]:

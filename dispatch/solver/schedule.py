@@ -354,7 +354,12 @@ def route_fits(
 ) -> bool:
     """Whether the agent can serve ``steps`` in order within every rule of the day (its
     breaks aside when ``ignore_breaks``)."""
-    timer = RouteTimer(problem, agent_pos, travel, ignore_breaks=ignore_breaks)
+    return timer_fits(RouteTimer(problem, agent_pos, travel, ignore_breaks=ignore_breaks), steps)
+
+
+def timer_fits(timer: RouteTimer, steps: Sequence[Step]) -> bool:
+    """Whether ``timer``'s agent can serve ``steps`` in order (see :func:`route_fits`); a
+    timer may be reused for many routes of its agent."""
     states = timer.initial()
     for number, step in enumerate(steps):
         states = timer.advance(states, step, number)
