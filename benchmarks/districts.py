@@ -402,24 +402,22 @@ def final_line(comparisons: list[dict[str, Any]]) -> str:
     )
 
 
-def _parse_list(text: str, cast: Callable[[str], Any], what: str) -> list[Any]:
+def _parse_list(
+    text: str, cast: Callable[[str], Any], what: str, *, zero: bool = False
+) -> list[Any]:
+    """Comma-separated numbers, all positive (or 0 too, with ``zero``)."""
     try:
         values = [cast(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{what} must be numbers: {text!r}") from None
-    if not values or any(v <= 0 for v in values):
-        raise argparse.ArgumentTypeError(f"{what} must be positive: {text!r}")
+    if not values or any(v < 0 or (v == 0 and not zero) for v in values):
+        bound = "0 or more" if zero else "positive"
+        raise argparse.ArgumentTypeError(f"{what} must be {bound}: {text!r}")
     return values
 
 
 def _seeds(text: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seeds must be whole numbers: {text!r}") from None
-    if not values or any(v < 0 for v in values):
-        raise argparse.ArgumentTypeError(f"seeds must be 0 or more: {text!r}")
-    return list(dict.fromkeys(values))
+    return list(dict.fromkeys(_parse_list(text, int, "seeds", zero=True)))
 
 
 def _sizes(text: str) -> list[int]:
