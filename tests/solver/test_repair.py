@@ -125,6 +125,39 @@ def test_urgent_visit_takes_the_place_of_both_neighbours_when_one_is_not_enough(
     assert left_out == 2
 
 
+def apart_day() -> Problem:
+    """N1, U and N2 fill A's shift from 08:00 to 09:15; U is urgent and must start by 08:40.
+    The 40-minute high visit H fits only as H then U, with both normal visits out."""
+    return problem(
+        [agent("A", shift=("08:00", "09:15"))],
+        [
+            visit("N1", service="cnic_renewal"),
+            visit(
+                "U",
+                windows=(("08:30", "08:40"),),
+                service="cnic_renewal",
+                priority=Priority.URGENT,
+            ),
+            visit("N2", service="cnic_renewal"),
+            visit("H", service="cnic_renewal", priority=Priority.HIGH, duration_s=2400),
+        ],
+    )
+
+
+def test_high_visit_takes_the_place_of_two_visits_apart() -> None:
+    routes, left_out = repaired(apart_day(), line_matrix([0] * 6), {0: [0, 1, 2]})
+    assert routes[0] == ["H", "U"]
+    assert left_out == 2
+
+
+def test_without_tries_apart_the_high_visit_stays_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No single visit, and no two next to each other, can give way to H."""
+    monkeypatch.setattr(repair, "MAX_APART_TRIES", 0)
+    routes, left_out = repaired(apart_day(), line_matrix([0] * 6), {0: [0, 1, 2]})
+    assert routes[0] == ["N1", "U", "N2"]
+    assert left_out == 0
+
+
 def test_moves_that_shorten_a_route_make_room_for_an_exchange() -> None:
     """Two visits a day for A, who rides a minute to R1 and nothing anywhere else. R1 and R2
     are required and must start by 07:45; R1 takes 20 minutes, so R2 fits only before it.
