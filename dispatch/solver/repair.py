@@ -71,21 +71,27 @@ MAX_INSERT_TRIES = 60
 # same plan in 4. At 300 visits and 30 s better on 2 seeds, worse on 2 (one served 285
 # against 290; runs there vary by as much).
 MAX_EJECT_TRIES = 60
-# Failing those, pairs of visits of lower tiers tried near the cheapest gaps, apart from each
-# other (see _exchange_apart): from APART_STEPS_BEFORE stops before a gap to APART_STEPS_AFTER
-# after it, at most MAX_APART_TRIES pairs a visit and APART_TRIES_PER_VISIT per visit of the
-# day over the whole repair. Repairing the fixed proposals of seeds 0-7 (synth.generate days
-# with every field rule), the 1000-visit days of seeds 1 and 4 kept a high visit more (989 and
-# 986 served against 988 and 985, 0.6 and 1.5 h more ride); the 14 other days came out the
-# same. On proposals of whole solves that had lost one, an urgent visit pinned to one agent
-# (field day of seed 0, 60 s) and a female request with excise only two agents may take
-# (plain day of seed 3, 30 s) were kept. An over-subscribed day (1000 visits, 15 agents,
-# proposal of a 20-s solve) kept 5 high visits more, 264 served against 271, and repair took
-# 6.9 s against 6.6 s; without the bound on the day, 8.4 s.
+# Failing those, one visit of a lower tier between a gap and the first stop that no longer fits once
+# the visit is served there (see _exchange_later), at most MAX_LATER_TRIES gaps and exchanges a
+# visit; then pairs of visits of lower tiers near the cheapest gaps, apart from each other (see
+# _exchange_apart): from APART_STEPS_BEFORE stops before a gap to APART_STEPS_AFTER after it, at
+# most MAX_APART_TRIES pairs a visit. Both together try at most FAR_TRIES_PER_VISIT per visit of the
+# day over the whole repair. Repairing the fixed proposals of seeds 0-7 (synth.generate days with
+# every field rule), the 1000-visit days of seeds 1 and 4 kept a high visit more with the pairs (989
+# and 986 served against 988 and 985, 0.6 and 1.5 h more ride) and the 14 other days came out the
+# same; the single visits later changed one plan (seed 4, 1000 visits) but not what it serves or its
+# ride. On proposals of whole solves that had lost one, the pairs kept an urgent visit pinned to one
+# agent (field day of seed 0, 60 s) and a female request with excise only two agents may take (plain
+# day of seed 3, 30 s); a single visit later kept a high delivery after its office call (field day
+# of seed 1, 60 s: 994 served against 993; it took 50 to 100 tries). An over-subscribed day (1000
+# visits, 15 agents, proposal of a 20-s solve): 268 served with 13 high visits out, against 271 with
+# 17 without either, and repair took 6.9 s against 6.6 s (8.4 s with the pairs alone and no bound on
+# the day).
+MAX_LATER_TRIES = 200
 MAX_APART_TRIES = 200
 APART_STEPS_BEFORE = 2
 APART_STEPS_AFTER = 8
-APART_TRIES_PER_VISIT = 2
+FAR_TRIES_PER_VISIT = 4
 # Gaps tried for a visit that fits nowhere as things stand, least detour first: next to each,
 # a visit steps aside to another gap and the one left out takes its place. Repairing fixed
 # proposals (PyVRP with an iteration limit, synth.generate days with every field rule, seeds
@@ -169,7 +175,7 @@ def warm_routes(
     # for the whole repair keeps that bounded by the size of the day.
     budget = _Budget(
         ROOM_ATTEMPTS_PER_VISIT * len(build.visit_order),
-        APART_TRIES_PER_VISIT * len(build.visit_order),
+        FAR_TRIES_PER_VISIT * len(build.visit_order),
         deadline_s,
     )
     _serve_in_turn(problem, matrix, build, drafts, allowed, left_out, budget)
@@ -249,16 +255,24 @@ def _serve_in_turn(
 @dataclass(slots=True)
 class _Budget:
     """What repair may still spend: tries at making room (see
-    :data:`ROOM_ATTEMPTS_PER_VISIT`), pairs of visits apart tried in exchanges (see
-    :data:`APART_TRIES_PER_VISIT`) and, when ``deadline_s`` is given, time for the moves."""
+    :data:`ROOM_ATTEMPTS_PER_VISIT`), tries at exchanges beyond a gap's neighbours (see
+    :data:`FAR_TRIES_PER_VISIT`) and, when ``deadline_s`` is given, time for the moves."""
 
     left: int
-    apart_left: int = 0
+    far_left: int = 0
     deadline_s: float | None = None
 
     def late(self) -> bool:
         """Whether the deadline has passed: from then on only plain insertions run."""
         return self.deadline_s is not None and time.perf_counter() >= self.deadline_s
+
+    def spend_far(self, tried: int, most: int) -> bool:
+        """Spend one try of an exchange beyond a gap's neighbours, if the visit's ``tried``
+        are still below ``most``, the day's are not spent and it is not late."""
+        if tried >= most or self.far_left <= 0 or self.late():
+            return False
+        self.far_left -= 1
+        return True
 
 
 def _make_room(
@@ -385,7 +399,48 @@ def _exchange(
         displaced_pair = drafts[k].exchange_pair(at, v)
         if displaced_pair is not None:
             return displaced_pair
-    return _exchange_apart(problem, matrix, drafts, agents, v, rank, room)
+    later = _exchange_later(problem, matrix, drafts, agents, v, rank, room)
+    return later or _exchange_apart(problem, matrix, drafts, agents, v, rank, room)
+
+
+def _exchange_later(
+    problem: Problem,
+    matrix: TravelMatrix,
+    drafts: Mapping[int, _Draft],
+    agents: Sequence[int],
+    v: int,
+    rank: int,
+    room: _Budget,
+) -> list[int]:
+    """Serve ``v`` in place of one visit of a tier below ``rank`` anywhere from a gap where
+    ``v`` adds the least ride to the first stop that no longer fits once ``v`` is served
+    there (:meth:`_Draft.misfit`), up to :data:`MAX_LATER_TRIES` gaps and exchanges, each
+    spending one of ``room``'s (none once it is late); the visit that gave way (none if
+    none fits).
+
+    Serving a visit delays what follows it, and on a full route the first stop that then
+    misses its window, or the end of the shift, may be hours later: any visit in between
+    can make the room, not only the gap's neighbours.
+    """
+    tried = 0
+    for k, at in _cheapest_gaps(problem, matrix, drafts, agents, v):
+        draft = drafts[k]
+        if not room.spend_far(tried, MAX_LATER_TRIES):
+            return []
+        tried += 1
+        misfit = draft.misfit(v, at)
+        if misfit is None or misfit < at:
+            continue  # it fits here, or nothing after the gap is in its way
+        for j in range(at, min(misfit + 1, len(draft.steps))):
+            if not draft.gives_way(j, rank):
+                continue
+            if not room.spend_far(tried, MAX_LATER_TRIES):
+                return []
+            tried += 1
+            displaced = draft.exchange(j, v, at)
+            if displaced is not None:
+                return [displaced]
+    return []
 
 
 def _exchange_apart(
@@ -412,10 +467,9 @@ def _exchange_apart(
         near = range(max(0, at - APART_STEPS_BEFORE), min(len(draft.steps), at + APART_STEPS_AFTER))
         ways = [draft.steps[j].pos for j in near if draft.gives_way(j, rank)]
         for first, second in itertools.combinations(ways, 2):
-            if tried >= MAX_APART_TRIES or room.apart_left <= 0 or room.late():
+            if not room.spend_far(tried, MAX_APART_TRIES):
                 return []
             tried += 1
-            room.apart_left -= 1
             kept = draft.snapshot()
             taken = draft.take_out(_at(draft, first), at)
             if taken is None:
@@ -805,18 +859,36 @@ class _Draft:
                 return True
         return False
 
+    def _tail_with(self, v: int, at: int) -> tuple[list[Step], int | None]:
+        """The steps from ``at`` on with ``v`` served before ``steps[at]``, and the earlier
+        call at its office that collects it (None: a new call just before it, or none)."""
+        here = Step(StopKind.VISIT, v)
+        office = self._office(v)
+        call_at = None if office is None else self._call_before(office, at)
+        if office is not None and call_at is None:
+            return [Step(StopKind.PICKUP, office, (v,)), here, *self.steps[at:]], None
+        return [here, *self.steps[at:]], call_at
+
+    def misfit(self, v: int, at: int) -> int | None:
+        """Where serving ``v`` before ``steps[at]`` first fails, as a position in the route
+        as it stands: of the first later stop that no longer fits, ``len(steps)`` if only
+        the end of the shift does not, below ``at`` if ``v`` itself (or its call) does not;
+        None if it fits in time."""
+        tail, _ = self._tail_with(v, at)
+        added = len(tail) - (len(self.steps) - at)
+        states = self.prefix[at]
+        for number, step in enumerate(tail, start=at):
+            states = self.timer.advance(states, step, number)
+            if not states:
+                return number - added
+        return None if self.timer.finish(states) is not None else len(self.steps)
+
     def insert(self, v: int, at: int) -> bool:
         """Serve ``v`` before ``steps[at]``; a delivery uses an earlier call at its office or,
         failing that, calls there just before."""
         if not self.has_room(v):
             return False
-        here = Step(StopKind.VISIT, v)
-        office = self._office(v)
-        call_at = None if office is None else self._call_before(office, at)
-        if office is not None and call_at is None:
-            tail = [Step(StopKind.PICKUP, office, (v,)), here, *self.steps[at:]]
-        else:
-            tail = [here, *self.steps[at:]]
+        tail, call_at = self._tail_with(v, at)
         timed = self._retime(at, tail)
         if timed is None:
             return False

@@ -158,6 +158,46 @@ def test_without_tries_apart_the_high_visit_stays_out(monkeypatch: pytest.Monkey
     assert left_out == 0
 
 
+def later_day() -> Problem:
+    """U (urgent), N2, N3 and N4 fill A's shift from 08:00 to 09:30 (20 minutes each, one
+    address). The high visit H must start by 08:10, so it can only go first, next to U,
+    which cannot give way; U and all after it then start 20 minutes later, and N4 would end
+    after the shift."""
+    return problem(
+        [agent("A", shift=("08:00", "09:30"))],
+        [
+            visit("U", service="cnic_renewal", priority=Priority.URGENT),
+            visit("N2", service="cnic_renewal"),
+            visit("N3", service="cnic_renewal"),
+            visit("N4", service="cnic_renewal"),
+            visit(
+                "H", windows=(("08:00", "08:10"),), service="cnic_renewal", priority=Priority.HIGH
+            ),
+        ],
+    )
+
+
+def test_high_visit_takes_the_place_of_one_visit_later_in_the_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without pairs apart (which would take two out and bring one back), one visit after
+    U gives way."""
+    monkeypatch.setattr(repair, "MAX_APART_TRIES", 0)
+    routes, left_out = repaired(later_day(), line_matrix([0] * 7), {0: [0, 1, 2, 3]})
+    assert routes[0] == ["H", "U", "N3", "N4"]
+    assert left_out == 1
+
+
+def test_without_tries_later_or_apart_the_high_visit_stays_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(repair, "MAX_APART_TRIES", 0)
+    monkeypatch.setattr(repair, "MAX_LATER_TRIES", 0)
+    routes, left_out = repaired(later_day(), line_matrix([0] * 7), {0: [0, 1, 2, 3]})
+    assert routes[0] == ["U", "N2", "N3", "N4"]
+    assert left_out == 0
+
+
 def test_moves_that_shorten_a_route_make_room_for_an_exchange() -> None:
     """Two visits a day for A, who rides a minute to R1 and nothing anywhere else. R1 and R2
     are required and must start by 07:45; R1 takes 20 minutes, so R2 fits only before it.
