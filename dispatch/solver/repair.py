@@ -375,8 +375,9 @@ def _exchange(
     room: _Budget,
 ) -> list[int]:
     """Serve ``v`` in place of a visit of a lower tier just before or after a gap where ``v``
-    adds the least ride, or else in place of both, or else of two apart (see
-    :func:`_exchange_apart`); the visits that gave way (none if no exchange fits)."""
+    adds the least ride, or else in place of both, or else of one further on or two apart
+    (see :func:`_exchange_later` and :func:`_exchange_apart`); the visits that gave way
+    (none if no exchange fits)."""
     rank = tier(problem.visits[v])
     if rank == 0:
         return []
