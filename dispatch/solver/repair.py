@@ -383,7 +383,9 @@ def _exchange(
         return []
     tried = 0
     pairs: list[tuple[int, int]] = []
-    for k, at in _cheapest_gaps(problem, matrix, drafts, agents, v):
+    # The routes are as they were after each exchange that does not fit, so the gaps hold.
+    gaps = _cheapest_gaps(problem, matrix, drafts, agents, v)
+    for k, at in gaps:
         if tried >= MAX_EJECT_TRIES:
             break
         draft = drafts[k]
@@ -400,31 +402,29 @@ def _exchange(
         displaced_pair = drafts[k].exchange_pair(at, v)
         if displaced_pair is not None:
             return displaced_pair
-    later = _exchange_later(problem, matrix, drafts, agents, v, rank, room)
-    return later or _exchange_apart(problem, matrix, drafts, agents, v, rank, room)
+    later = _exchange_later(drafts, gaps, v, rank, room)
+    return later or _exchange_apart(drafts, gaps, v, rank, room)
 
 
 def _exchange_later(
-    problem: Problem,
-    matrix: TravelMatrix,
     drafts: Mapping[int, _Draft],
-    agents: Sequence[int],
+    gaps: Sequence[tuple[int, int]],
     v: int,
     rank: int,
     room: _Budget,
 ) -> list[int]:
-    """Serve ``v`` in place of one visit of a tier below ``rank`` anywhere from a gap where
-    ``v`` adds the least ride to the first stop that no longer fits once ``v`` is served
-    there (:meth:`_Draft.misfit`), up to :data:`MAX_LATER_TRIES` gaps and exchanges, each
-    spending one of ``room``'s (none once it is late); the visit that gave way (none if
-    none fits).
+    """Serve ``v`` in place of one visit of a tier below ``rank`` anywhere from one of the
+    ``gaps`` ((agent, gap) pairs, least ride added by ``v`` first) to the first stop that no
+    longer fits once ``v`` is served there (:meth:`_Draft.misfit`), up to
+    :data:`MAX_LATER_TRIES` gaps and exchanges, each spending one of ``room``'s (none once
+    it is late); the visit that gave way (none if none fits).
 
     Serving a visit delays what follows it, and on a full route the first stop that then
     misses its window, or the end of the shift, may be hours later: any visit in between
     can make the room, not only the gap's neighbours.
     """
     tried = 0
-    for k, at in _cheapest_gaps(problem, matrix, drafts, agents, v):
+    for k, at in gaps:
         draft = drafts[k]
         if not room.spend_far(tried, MAX_LATER_TRIES):
             return []
@@ -445,25 +445,23 @@ def _exchange_later(
 
 
 def _exchange_apart(
-    problem: Problem,
-    matrix: TravelMatrix,
     drafts: Mapping[int, _Draft],
-    agents: Sequence[int],
+    gaps: Sequence[tuple[int, int]],
     v: int,
     rank: int,
     room: _Budget,
 ) -> list[int]:
     """Serve ``v`` in place of two visits of tiers below ``rank`` on one route, apart from
-    each other: near each gap where ``v`` adds the least ride, any two of the visits from
-    :data:`APART_STEPS_BEFORE` stops before it to :data:`APART_STEPS_AFTER` after, up to
-    :data:`MAX_APART_TRIES` pairs, each spending one of ``room``'s (none once it is late);
-    the two that gave way (none if no pair fits).
+    each other: near each of the ``gaps`` (as for :func:`_exchange_later`), any two of the
+    visits from :data:`APART_STEPS_BEFORE` stops before it to :data:`APART_STEPS_AFTER`
+    after, up to :data:`MAX_APART_TRIES` pairs, each spending one of ``room``'s (none once
+    it is late); the two that gave way (none if no pair fits).
 
     A visit served early in a full route delays all that follows it, and the slack may have
     to come from visits on both sides of one that cannot move, such as an urgent visit.
     """
     tried = 0
-    for k, at in _cheapest_gaps(problem, matrix, drafts, agents, v):
+    for k, at in gaps:
         draft = drafts[k]
         near = range(max(0, at - APART_STEPS_BEFORE), min(len(draft.steps), at + APART_STEPS_AFTER))
         ways = [draft.steps[j].pos for j in near if draft.gives_way(j, rank)]
