@@ -1010,7 +1010,10 @@ class _Draft:
         return None
 
     def ride_s(self) -> int:
-        """The route's ride as the model counts it."""
+        """The route's ride as the model counts it: none for an idle agent, who does not
+        ride from the start to the end of an empty route."""
+        if not self.steps:
+            return 0
         return sum(self.travel(a, b, 0) for a, b in itertools.pairwise(self.locations()))
 
     def nodes(self) -> list[int]:

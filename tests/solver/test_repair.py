@@ -349,6 +349,23 @@ def test_visits_of_two_full_routes_swap_places_to_ride_less() -> None:
     assert left_out == 0
 
 
+def test_visit_stays_where_its_preferred_agent_would_ride_more_than_the_preference_is_worth() -> (
+    None
+):
+    """V is a second's ride from A's base (2 s there and back). B, whom V prefers, ends the
+    day PREFERENCE_WEIGHT_S + 3 seconds from where B starts, with V on the way; idle, B
+    rides nothing. Moving V to B would save A 2 s and the preference, and cost B all of its
+    ride: 1 s more than it saves."""
+    p = problem(
+        [agent("A"), agent("B", end=Location(31.53, 74.36))],
+        [visit("V", service="cnic_renewal", preferred_agent="B")],
+    )
+    # Matrix order: V, the starts of A and B, their ends.
+    far_s = PREFERENCE_WEIGHT_S + 3
+    routes, _ = repaired(p, line_matrix([1, 0, 0, 0, far_s]), {0: [0]})
+    assert routes == {0: ["V"]}
+
+
 def test_visits_do_not_swap_to_an_agent_not_allowed_them() -> None:
     p = crossed_day()
     y = dataclasses.replace(p.visits[1], service="driving_licence_renewal")
