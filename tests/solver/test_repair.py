@@ -198,6 +198,99 @@ def test_without_tries_later_or_apart_the_high_visit_stays_out(
     assert left_out == 0
 
 
+# Matrix order: L1, L2, L3, U, V, starts A and B, ends A and B. Every visit is at A's base;
+# B's base is far away.
+FURTHER = line_matrix([0, 0, 0, 0, 0, 0, 5000, 0, 5000])
+
+
+def further_day() -> Problem:
+    """L1, L2, L3 (licences, only A may serve them) and U fill A's shift from 08:00 to 09:30
+    (20 minutes each). V, a licence too, must start by 08:10, so it can only go first, and
+    then U would end after the shift. U may also be served from B's base, far away."""
+    minutes_20 = {"duration_s": 1200}
+    return problem(
+        [agent("A", shift=("08:00", "09:30")), agent("B", skills=("nadra_biometric",))],
+        [
+            visit("L1", service="driving_licence_renewal", **minutes_20),
+            visit("L2", service="driving_licence_renewal", **minutes_20),
+            visit("L3", service="driving_licence_renewal", **minutes_20),
+            visit("U", service="cnic_renewal", **minutes_20),
+            visit(
+                "V",
+                windows=(("08:00", "08:10"),),
+                service="driving_licence_renewal",
+                **minutes_20,
+            ),
+        ],
+    )
+
+
+def test_visit_further_on_moves_to_another_route_to_make_room() -> None:
+    """No neighbour of V's only gap can move (only A may serve them), but U, three stops on,
+    can: it goes to B's route, and all five visits are served."""
+    routes, left_out = repaired(further_day(), FURTHER, {0: [0, 1, 2, 3]})
+    assert routes[0][0] == "V"
+    assert sorted(routes[0]) == ["L1", "L2", "L3", "V"]
+    assert routes[1] == ["U"]
+    assert left_out == 0
+
+
+def test_without_tries_further_on_the_visit_stays_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(repair, "MAX_FURTHER_ROOM_TRIES", 0)
+    routes, left_out = repaired(further_day(), FURTHER, {0: [0, 1, 2, 3]})
+    assert routes == {0: ["L1", "L2", "L3", "U"]}
+    assert left_out == 0
+
+
+# Matrix order: L1, L2, L3, U, V, W, starts A, B and C, ends A, B and C.
+CHAIN = line_matrix([0, 0, 0, 0, 0, 5000, 0, 5000, 9000, 0, 5000, 9000])
+
+
+def chain_day() -> Problem:
+    """As :func:`further_day`, but B's route holds one visit, a birth certificate W at B's
+    base, and C, farther still, serves birth certificates alone: U fits on B's route only in
+    W's place, and W then goes to C."""
+    minutes_20 = {"duration_s": 1200}
+    return problem(
+        [
+            agent("A", shift=("08:00", "09:30")),
+            agent("B", skills=("nadra_biometric", "civil_registration"), max_visits=1),
+            agent("C", skills=("civil_registration",)),
+        ],
+        [
+            visit("L1", service="driving_licence_renewal", **minutes_20),
+            visit("L2", service="driving_licence_renewal", **minutes_20),
+            visit("L3", service="driving_licence_renewal", **minutes_20),
+            visit("U", service="cnic_renewal", **minutes_20),
+            visit(
+                "V",
+                windows=(("08:00", "08:10"),),
+                service="driving_licence_renewal",
+                **minutes_20,
+            ),
+            visit("W", service="birth_certificate", **minutes_20),
+        ],
+    )
+
+
+def test_visit_that_makes_room_further_on_makes_room_in_turn() -> None:
+    routes, left_out = repaired(chain_day(), CHAIN, {0: [0, 1, 2, 3], 1: [5]})
+    assert routes[0][0] == "V"
+    assert sorted(routes[0]) == ["L1", "L2", "L3", "V"]
+    assert routes[1] == ["U"]
+    assert routes[2] == ["W"]
+    assert left_out == 0
+
+
+def test_without_room_made_on_the_second_route_the_visit_stays_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(repair, "MAX_ROOM_TRIES", 0)
+    routes, left_out = repaired(chain_day(), CHAIN, {0: [0, 1, 2, 3], 1: [5]})
+    assert routes == {0: ["L1", "L2", "L3", "U"], 1: ["W"]}
+    assert left_out == 0
+
+
 def test_moves_that_shorten_a_route_make_room_for_an_exchange() -> None:
     """Two visits a day for A, who rides a minute to R1 and nothing anywhere else. R1 and R2
     are required and must start by 07:45; R1 takes 20 minutes, so R2 fits only before it.
