@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import pyvrp
-from pyvrp.search import PerturbationParams
+from pyvrp.search import NeighbourhoodParams, PerturbationParams
 
 from dispatch.geo.matrix import HaversineProvider
 from dispatch.model import Break, Problem
@@ -15,6 +15,7 @@ from dispatch.solver import ils
 from dispatch.solver.ils import (
     MAX_PERTURBATIONS_INEXACT,
     MIN_HISTORY,
+    NUM_NEIGHBOURS_INEXACT,
     PENALTY_UPDATE_ITERATIONS,
     PYVRP_HISTORY,
     LunchFold,
@@ -24,6 +25,7 @@ from dispatch.solver.ils import (
     ils_routes,
     keeps_pyvrp_settings,
     lunch_fold,
+    neighbourhood_params,
     penalty_params,
     perturbation_params,
 )
@@ -83,6 +85,25 @@ def test_penalties_update_faster_where_a_known_day_may_leave_visits_out(
     seen = [params.penalty.solutions_between_updates for _, params in calls]
     assert seen == [default, PENALTY_UPDATE_ITERATIONS, default]
     assert [penalty_params(p).solutions_between_updates for p in days] == seen
+
+
+def test_only_plain_vrptw_keeps_pyvrps_neighbourhood(monkeypatch: pytest.MonkeyPatch) -> None:
+    days = three_days()
+    default = NeighbourhoodParams().num_neighbours
+    assert default < NUM_NEIGHBOURS_INEXACT
+    calls = solve_calls(monkeypatch)
+    for p in days:
+        m = HaversineProvider().matrix(p.locations())
+        pre = presolve(p, m)
+        prizes = ils_prizes(p, pre.candidates)
+        ils_routes(p, m, pre.candidates, pre.allowed, prizes, time_limit_s=5.0, max_iterations=5)
+    seen = [params.neighbourhood.num_neighbours for _, params in calls]
+    assert seen == [NUM_NEIGHBOURS_INEXACT, NUM_NEIGHBOURS_INEXACT, default]
+    assert [neighbourhood_params(p).num_neighbours for p in days] == seen
+    # Only the number of neighbours changes.
+    field = neighbourhood_params(days[0])
+    assert field.weight_wait_time == NeighbourhoodParams().weight_wait_time
+    assert field.symmetric_proximity == NeighbourhoodParams().symmetric_proximity
 
 
 def test_lunch_fold_cuts_the_break_most_agents_owe_out_of_the_clock() -> None:
