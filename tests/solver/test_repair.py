@@ -291,6 +291,45 @@ def test_without_room_made_on_the_second_route_the_visit_stays_out(
     assert left_out == 0
 
 
+def far_high_day() -> Problem:
+    """N1-N4 fill A's shift from 08:00 to 09:40 at A's base (20 minutes each). The high
+    visit H is 30 minutes' ride away: with the ride there and back it takes 80 minutes, so
+    three of the normal visits must give way, more than any pair exchange removes."""
+    return problem(
+        [agent("A", shift=("08:00", "09:40"))],
+        [
+            *(visit(f"N{i}", service="cnic_renewal") for i in range(1, 5)),
+            visit("H", service="cnic_renewal", priority=Priority.HIGH),
+        ],
+    )
+
+
+# Matrix order: N1-N4, H, A's start, A's end.
+FAR_HIGH = line_matrix([0, 0, 0, 0, 1800, 0, 0])
+
+
+def test_high_visit_far_out_takes_the_place_of_a_run_of_visits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a day this small the exchanges further on spend the day's budget for them (four
+    tries a visit) in the first turns; without them it is left for the run in the last."""
+    monkeypatch.setattr(repair, "MAX_LATER_TRIES", 0)
+    monkeypatch.setattr(repair, "MAX_APART_TRIES", 0)
+    routes, left_out = repaired(far_high_day(), FAR_HIGH, {0: [0, 1, 2, 3]})
+    assert "H" in routes[0]
+    assert len(routes[0]) == 2
+    assert left_out == 3
+
+
+def test_without_runs_the_far_high_visit_stays_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No pair of visits, next to each other or apart, makes room enough."""
+    monkeypatch.setattr(repair, "FAR_TRIES_PER_VISIT", 1000)
+    monkeypatch.setattr(repair, "MAX_RUN_TRIES", 0)
+    routes, left_out = repaired(far_high_day(), FAR_HIGH, {0: [0, 1, 2, 3]})
+    assert routes == {0: ["N1", "N2", "N3", "N4"]}
+    assert left_out == 0
+
+
 def test_moves_that_shorten_a_route_make_room_for_an_exchange() -> None:
     """Two visits a day for A, who rides a minute to R1 and nothing anywhere else. R1 and R2
     are required and must start by 07:45; R1 takes 20 minutes, so R2 fits only before it.
