@@ -389,7 +389,7 @@ def _make_room_further(
         draft = drafts[k]
         misfit = draft.misfit(v, at)
         if misfit is None or misfit < at:
-            continue  # it fits here (but not the visit count or loads), or itself does not
+            continue  # in time it fits here (the visit count or a load stops it), or never
         for j in range(max(0, at - 1), min(misfit + 1, len(draft.steps))):
             step = draft.steps[j]
             if step.kind != StopKind.VISIT or tier(problem.visits[step.pos]) > rank:
