@@ -58,6 +58,19 @@ def three_days() -> tuple[Problem, Problem, Problem]:
     return field_day, plain_day, dataclasses.replace(plain_day, visits=required)
 
 
+def params_given(
+    monkeypatch: pytest.MonkeyPatch, days: tuple[Problem, ...]
+) -> list[pyvrp.SolveParams]:
+    """The settings PyVRP is given when the proposal runs on each of ``days`` (5 iterations)."""
+    calls = solve_calls(monkeypatch)
+    for p in days:
+        m = HaversineProvider().matrix(p.locations())
+        pre = presolve(p, m)
+        prizes = ils_prizes(p, pre.candidates)
+        ils_routes(p, m, pre.candidates, pre.allowed, prizes, time_limit_s=5.0, max_iterations=5)
+    return [params for _, params in calls]
+
+
 def test_only_plain_vrptw_keeps_pyvrps_perturbation_steps() -> None:
     field_day, plain_day, vrptw = three_days()
     assert not ils_is_exact(field_day)
@@ -76,13 +89,7 @@ def test_penalties_update_faster_where_a_known_day_may_leave_visits_out(
     days = three_days()
     default = pyvrp.PenaltyParams().solutions_between_updates
     assert default > PENALTY_UPDATE_ITERATIONS
-    calls = solve_calls(monkeypatch)
-    for p in days:
-        m = HaversineProvider().matrix(p.locations())
-        pre = presolve(p, m)
-        prizes = ils_prizes(p, pre.candidates)
-        ils_routes(p, m, pre.candidates, pre.allowed, prizes, time_limit_s=5.0, max_iterations=5)
-    seen = [params.penalty.solutions_between_updates for _, params in calls]
+    seen = [params.penalty.solutions_between_updates for params in params_given(monkeypatch, days)]
     assert seen == [default, PENALTY_UPDATE_ITERATIONS, default]
     assert [penalty_params(p).solutions_between_updates for p in days] == seen
 
@@ -91,13 +98,7 @@ def test_only_plain_vrptw_keeps_pyvrps_neighbourhood(monkeypatch: pytest.MonkeyP
     days = three_days()
     default = NeighbourhoodParams().num_neighbours
     assert default < NUM_NEIGHBOURS_INEXACT
-    calls = solve_calls(monkeypatch)
-    for p in days:
-        m = HaversineProvider().matrix(p.locations())
-        pre = presolve(p, m)
-        prizes = ils_prizes(p, pre.candidates)
-        ils_routes(p, m, pre.candidates, pre.allowed, prizes, time_limit_s=5.0, max_iterations=5)
-    seen = [params.neighbourhood.num_neighbours for _, params in calls]
+    seen = [params.neighbourhood.num_neighbours for params in params_given(monkeypatch, days)]
     assert seen == [NUM_NEIGHBOURS_INEXACT, NUM_NEIGHBOURS_INEXACT, default]
     assert [neighbourhood_params(p).num_neighbours for p in days] == seen
     # Only the number of neighbours changes.

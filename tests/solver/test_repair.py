@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from dispatch.errors import InputError
 from dispatch.geo.matrix import TravelMatrix
-from dispatch.model import Location, Office, Priority, Problem
+from dispatch.model import Location, Office, Priority, Problem, Visit
 from dispatch.solver import repair
 from dispatch.solver.build import build_model
 from dispatch.solver.penalties import PREFERENCE_WEIGHT_S, tier
@@ -203,25 +203,23 @@ def test_without_tries_later_or_apart_the_high_visit_stays_out(
 FURTHER = line_matrix([0, 0, 0, 0, 0, 0, 5000, 0, 5000])
 
 
+def licences_and_u() -> list[Visit]:
+    """L1, L2, L3, U and V (see :func:`further_day`), 20 minutes each."""
+    minutes_20 = {"duration_s": 1200}
+    return [
+        *(visit(f"L{i}", service="driving_licence_renewal", **minutes_20) for i in (1, 2, 3)),
+        visit("U", service="cnic_renewal", **minutes_20),
+        visit("V", windows=(("08:00", "08:10"),), service="driving_licence_renewal", **minutes_20),
+    ]
+
+
 def further_day() -> Problem:
     """L1, L2, L3 (licences, only A may serve them) and U fill A's shift from 08:00 to 09:30
     (20 minutes each). V, a licence too, must start by 08:10, so it can only go first, and
     then U would end after the shift. U may also be served from B's base, far away."""
-    minutes_20 = {"duration_s": 1200}
     return problem(
         [agent("A", shift=("08:00", "09:30")), agent("B", skills=("nadra_biometric",))],
-        [
-            visit("L1", service="driving_licence_renewal", **minutes_20),
-            visit("L2", service="driving_licence_renewal", **minutes_20),
-            visit("L3", service="driving_licence_renewal", **minutes_20),
-            visit("U", service="cnic_renewal", **minutes_20),
-            visit(
-                "V",
-                windows=(("08:00", "08:10"),),
-                service="driving_licence_renewal",
-                **minutes_20,
-            ),
-        ],
+        licences_and_u(),
     )
 
 
@@ -250,26 +248,13 @@ def chain_day() -> Problem:
     """As :func:`further_day`, but B's route holds one visit, a birth certificate W at B's
     base, and C, farther still, serves birth certificates alone: U fits on B's route only in
     W's place, and W then goes to C."""
-    minutes_20 = {"duration_s": 1200}
     return problem(
         [
             agent("A", shift=("08:00", "09:30")),
             agent("B", skills=("nadra_biometric", "civil_registration"), max_visits=1),
             agent("C", skills=("civil_registration",)),
         ],
-        [
-            visit("L1", service="driving_licence_renewal", **minutes_20),
-            visit("L2", service="driving_licence_renewal", **minutes_20),
-            visit("L3", service="driving_licence_renewal", **minutes_20),
-            visit("U", service="cnic_renewal", **minutes_20),
-            visit(
-                "V",
-                windows=(("08:00", "08:10"),),
-                service="driving_licence_renewal",
-                **minutes_20,
-            ),
-            visit("W", service="birth_certificate", **minutes_20),
-        ],
+        [*licences_and_u(), visit("W", service="birth_certificate", duration_s=1200)],
     )
 
 
