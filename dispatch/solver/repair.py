@@ -287,11 +287,13 @@ def _serve_in_turn(
             continue
         if _reinsert(problem, matrix, drafts, allowed[v], v):
             continue
-        if _make_room(problem, matrix, drafts, allowed, v, room):
+        # Each move below leaves the routes as they were when it fails, so the gaps hold.
+        gaps = _cheapest_gaps(problem, matrix, drafts, allowed[v], v)
+        if _make_room(problem, matrix, drafts, allowed, v, gaps, room):
             continue
-        if further and _make_room_further(problem, matrix, drafts, allowed, v, room):
+        if further and _make_room_further(problem, matrix, drafts, allowed, v, gaps, room):
             continue
-        for displaced in _exchange(problem, matrix, drafts, allowed[v], v, room):
+        for displaced in _exchange(problem, drafts, v, gaps, room):
             bisect.insort(queue, displaced, key=order)
 
 
@@ -334,15 +336,16 @@ def _make_room(
     drafts: Mapping[int, _Draft],
     allowed: Sequence[Sequence[int]],
     v: int,
+    gaps: Sequence[tuple[int, int]],
     room: _Budget,
 ) -> bool:
     """Serve ``v`` in the place of a neighbouring visit that fits in another gap: next to each
-    of the :data:`MAX_ROOM_TRIES` gaps where ``v`` adds the least ride, a visit of any tier
+    of the first :data:`MAX_ROOM_TRIES` of ``gaps`` ((agent, gap) pairs of ``v``'s allowed
+    routes, least ride added by ``v`` first, :func:`_cheapest_gaps`), a visit of any tier
     steps aside to wherever it adds the least ride and fits (:func:`_reinsert`), each try
     spending one of ``room``; whether ``v`` is now served (the routes are unchanged
     otherwise)."""
-    options = _cheapest_gaps(problem, matrix, drafts, allowed[v], v)
-    for k, at in options[:MAX_ROOM_TRIES]:
+    for k, at in gaps[:MAX_ROOM_TRIES]:
         draft = drafts[k]
         for j in (at - 1, at):
             if not (0 <= j < len(draft.steps)) or draft.steps[j].kind != StopKind.VISIT:
@@ -367,12 +370,14 @@ def _make_room_further(
     drafts: Mapping[int, _Draft],
     allowed: Sequence[Sequence[int]],
     v: int,
+    gaps: Sequence[tuple[int, int]],
     room: _Budget,
 ) -> bool:
-    """Serve ``v`` in one of its :data:`FURTHER_ROOM_GAPS` cheapest gaps once a visit of its
-    tier or below, anywhere from that gap to the first stop that then no longer fits
-    (:meth:`_Draft.misfit`), moves to another route: where it adds the least ride and fits,
-    or in the place of a neighbour there that moves in turn (:func:`_make_room`). At most
+    """Serve ``v`` in one of the first :data:`FURTHER_ROOM_GAPS` of ``gaps`` (as for
+    :func:`_make_room`) once a visit of its tier or below, anywhere from that gap to the first
+    stop that then no longer fits (:meth:`_Draft.misfit`), moves to another route: where it
+    adds the least ride and fits, or in the place of a neighbour there that moves in turn
+    (:func:`_make_room`). At most
     :data:`MAX_FURTHER_ROOM_TRIES` gaps and moves, each spending one of ``room``'s; whether
     ``v`` is now served (the routes are unchanged otherwise).
 
@@ -380,7 +385,6 @@ def _make_room_further(
     to is full too: only a chain of two moves makes the room.
     """
     rank = tier(problem.visits[v])
-    gaps = _cheapest_gaps(problem, matrix, drafts, allowed[v], v)
     tried = 0
     for k, at in gaps[:FURTHER_ROOM_GAPS]:
         if not room.spend_further(tried, MAX_FURTHER_ROOM_TRIES):
@@ -404,7 +408,15 @@ def _make_room_further(
                 continue
             if draft.insert(v, taken[1]) and (
                 _reinsert(problem, matrix, drafts, allowed[u], u)
-                or _make_room(problem, matrix, drafts, allowed, u, room)
+                or _make_room(
+                    problem,
+                    matrix,
+                    drafts,
+                    allowed,
+                    u,
+                    _cheapest_gaps(problem, matrix, drafts, allowed[u], u),
+                    room,
+                )
             ):
                 return True
             draft.restore(kept)
@@ -471,23 +483,21 @@ def _reinsert(
 
 def _exchange(
     problem: Problem,
-    matrix: TravelMatrix,
     drafts: Mapping[int, _Draft],
-    agents: Sequence[int],
     v: int,
+    gaps: Sequence[tuple[int, int]],
     room: _Budget,
 ) -> list[int]:
-    """Serve ``v`` in place of a visit of a lower tier just before or after a gap where ``v``
-    adds the least ride, or else in place of both, or else of one further on or two apart
-    (see :func:`_exchange_later` and :func:`_exchange_apart`); the visits that gave way
-    (none if no exchange fits)."""
+    """Serve ``v`` in place of a visit of a lower tier just before or after one of ``gaps``
+    (as for :func:`_make_room`), or else in place of both, or else of one further on or two
+    apart, or in the last turn a run (see :func:`_exchange_later`, :func:`_exchange_apart`
+    and :func:`_exchange_run`); the visits that gave way (none if no exchange fits)."""
     rank = tier(problem.visits[v])
     if rank == 0:
         return []
     tried = 0
     pairs: list[tuple[int, int]] = []
     # The routes are as they were after each exchange that does not fit, so the gaps hold.
-    gaps = _cheapest_gaps(problem, matrix, drafts, agents, v)
     for k, at in gaps:
         if tried >= MAX_EJECT_TRIES:
             break
