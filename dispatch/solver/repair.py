@@ -515,9 +515,11 @@ def _exchange(
         displaced_pair = drafts[k].exchange_pair(at, v)
         if displaced_pair is not None:
             return displaced_pair
-    later = _exchange_later(drafts, gaps, v, rank, room)
-    apart = later or _exchange_apart(drafts, gaps, v, rank, room)
-    return apart or (_exchange_run(drafts, gaps, v, rank, room) if room.runs else [])
+    return (
+        _exchange_later(drafts, gaps, v, rank, room)
+        or _exchange_apart(drafts, gaps, v, rank, room)
+        or (_exchange_run(drafts, gaps, v, rank, room) if room.runs else [])
+    )
 
 
 def _exchange_later(
