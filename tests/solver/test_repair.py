@@ -504,6 +504,36 @@ def test_past_its_deadline_repair_inserts_but_moves_nothing() -> None:
     assert sorted(routes[0] + routes[1]) == ["V1", "V2", "X"]
 
 
+def test_the_moves_for_ride_leave_the_last_turn_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a deadline the moves for ride before the last turn stop early by twice what the
+    turn before them took, while the last turn and the earlier moves keep the whole deadline:
+    on a large day those moves could otherwise use it all and the last turn never come."""
+    now_s = [100.0]
+    monkeypatch.setattr(repair, "time", type("Clock", (), {"perf_counter": lambda: now_s[0]}))
+    turns: list[float | None] = []
+    moves: list[float | None] = []
+
+    def turn(*args: object) -> None:
+        budget = args[-1]
+        assert isinstance(budget, repair._Budget)
+        turns.append(budget.deadline_s)
+        now_s[0] += 1.5  # each turn takes 1.5 s on this clock
+
+    def move(*args: object, **kwargs: object) -> None:
+        budget = args[4]
+        assert isinstance(budget, repair._Budget)
+        moves.append(budget.deadline_s)
+
+    monkeypatch.setattr(repair, "_serve_rest", turn)
+    monkeypatch.setattr(repair, "_relocate_and_shorten", move)
+    repaired(crossed_day(), CROSSED, {0: [0], 1: [1]}, 110.0)
+    assert turns == [110.0, 110.0]
+    assert moves == [110.0, 110.0 - repair.FINAL_TURN_RESERVE * 1.5]
+    moves.clear()
+    repaired(crossed_day(), CROSSED, {0: [0], 1: [1]})
+    assert moves == [None, None]
+
+
 # --- any proposal ----------------------------------------------------------------------------
 
 

@@ -16,7 +16,11 @@ from dispatch.solver.presolve import presolve
 from dispatch.solver.search import (
     BOOL_FALSE,
     ILS_ITERATIONS_WHEN_LIMITED,
+    ILS_SHARE,
+    ILS_SHARE_EXACT,
     PATH_LNS_MAX_VISIT_NODES,
+    REPAIR_S_PER_VISIT,
+    _ils_share,
     _Monitor,
     _read_best,
     search_parameters,
@@ -234,6 +238,20 @@ def test_search_restarts_from_a_first_solution_with_many_breaks() -> None:
     first = build.routing.ReadAssignmentFromRoutes([[] for _ in problem.agents], True)
     assert first is not None
     assert build.routing.SolveFromAssignmentWithParameters(first, params) is not None
+
+
+def test_the_proposal_leaves_repair_time_that_grows_with_the_day() -> None:
+    field_day = generate(40, 4, seed=3)
+    plain_day = generate(40, 4, seed=3, features=False)
+    # Where the share already leaves enough (Solomon at 5 s, field days), it stands.
+    assert _ils_share(plain_day, 100, 5.0) == ILS_SHARE_EXACT
+    assert _ils_share(field_day, 1000, 30.0) == ILS_SHARE
+    # A large plain day leaves repair its time per visit...
+    share = _ils_share(plain_day, 1000, 30.0)
+    assert share < ILS_SHARE_EXACT
+    assert 30.0 * (1 - share) == pytest.approx(1000 * REPAIR_S_PER_VISIT)
+    # ... but the proposal keeps half its share on a limit too short for both.
+    assert _ils_share(plain_day, 1000, 1.0) == ILS_SHARE_EXACT / 2
 
 
 def test_path_lns_is_off_only_on_large_models() -> None:
