@@ -229,7 +229,8 @@ def warm_routes(
     turn_started_s = time.perf_counter()
     _serve_rest(problem, matrix, build, drafts, allowed, budget)
     turn_s = time.perf_counter() - turn_started_s
-    # The moves for ride alone stop early enough to leave the last turn its time.
+    # The moves for ride alone stop early enough to leave the last turn its time (they spend
+    # no tries, only time, so a copy with an earlier deadline serves them).
     ride_budget = budget
     if FINAL_TURN and deadline_s is not None:
         ride_budget = replace(budget, deadline_s=deadline_s - FINAL_TURN_RESERVE * turn_s)

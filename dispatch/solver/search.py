@@ -2,9 +2,10 @@
 
 The search runs in two phases. First PyVRP's iterated local search (:mod:`dispatch.solver.ils`)
 proposes routes for a share of the time limit (:data:`ILS_SHARE`, or :data:`ILS_SHARE_EXACT`
-when it knows every rule of the problem); it finds much better routes than OR-Tools alone in the
-same time. Then the OR-Tools model, which holds every rule of the day, reads those routes as
-its first solution and improves them with guided local search until the time limit (GLS never
+when it knows every rule of the problem, less repair's time on a large day:
+:data:`REPAIR_S_PER_VISIT`); it finds much better routes than OR-Tools alone in the same time.
+Then the OR-Tools model, which holds every rule of the day, reads those routes as its first
+solution and improves them with guided local search until the time limit (GLS never
 stops by itself) or, when given, a solution limit. If the proposal is
 missing or does not fit the model, OR-Tools builds its own first solution by cheapest
 insertion. With a solution limit the search is deterministic: the ILS phase then stops after
@@ -94,12 +95,12 @@ ILS_SHARE_EXACT = 0.95
 ILS_ITERATIONS_WHEN_LIMITED = 500
 # The proposal leaves repair this long per visit of the day, where the share alone leaves less
 # (it then takes never less than half its share). Repairing a plain 1000-visit proposal takes
-# about 2.1 s, but at 30 s ILS_SHARE_EXACT left repair 1.1 s after building the model, too
+# 2.1-2.3 s, but at 30 s ILS_SHARE_EXACT left repair 1.1 s after building the model, too
 # little for its last turn, where a high visit far out may take a run of lower ones' place.
 # Plain 1000-visit days, 30 s, seeds 0-3, two runs side by side on a 2-core machine: served
 # 996, 992, 995 and 987 with every high visit kept, against 993, 991, 993 and 986 and a high
 # visit out on seed 0 without the reserve. Solomon (100 customers at 5 s) and the generated
-# 1000-customer file at 60 s already leave more, so keep their share.
+# 1000-customer file at 60 s already leave at least that, so keep their share.
 REPAIR_S_PER_VISIT = 0.0025
 # On days with breaks the proposal runs on the plain clock until, past half its time, it goes
 # max(FOLD_AFTER_STALL_ITERATIONS, FOLD_STALL_ITERATIONS_PER_VISIT x visits) iterations with
