@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from dispatch.geo.matrix import TravelMatrix
 from dispatch.model import Agent, Problem, Visit, can_serve
 from dispatch.plan import Reason, StopKind, Unassigned
-from dispatch.solver.schedule import RouteTimer, Step, actual_travel, timer_fits
+from dispatch.solver.schedule import RouteTimer, Step, actual_travel, breaks_in_play, timer_fits
 from dispatch.solver.windows import earliest_start_s, sorted_windows
 
 __all__ = [
@@ -154,6 +154,13 @@ class _Trips:
         self.problem = problem
         self.matrix = matrix
         self.twin = _twins(problem, matrix)
+        # Whether an agent's breaks change its trips at all: some fall in its shift, or one
+        # that must end after the shift starts delays the departure.
+        self.rests = [
+            bool(kept) or depart_s != agent.shift.start_s
+            for agent in problem.agents
+            for kept, depart_s in [breaks_in_play(agent)]
+        ]
         self.known: dict[tuple[int, int, int | None, bool], bool] = {}
         # One timer per agent and break rule: setting one up costs as much as a short trip.
         self.timers: dict[tuple[int, bool], RouteTimer] = {}
@@ -162,6 +169,8 @@ class _Trips:
         """Agent ``a`` leaves its start, serves visit ``v`` (calling at ``office`` first, if
         given) and is back by its shift end, taking its breaks or, with ``breaks`` false,
         none."""
+        if breaks and not self.rests[a]:
+            breaks = False  # the same trip: check it once
         key = (self.twin[a], v, office, breaks)
         known = self.known.get(key)
         if known is None:

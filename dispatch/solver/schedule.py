@@ -360,12 +360,46 @@ def route_fits(
 def timer_fits(timer: RouteTimer, steps: Sequence[Step]) -> bool:
     """Whether ``timer``'s agent can serve ``steps`` in order (see :func:`route_fits`); a
     timer may be reused for many routes of its agent."""
+    if _fits_breaks_after(timer, steps):
+        return True
+    if not timer.breaks:
+        return False  # without breaks that timing was the whole answer
     states = timer.initial()
     for number, step in enumerate(steps):
         states = timer.advance(states, step, number)
         if not states:
             return False
     return timer.finish(states) is not None
+
+
+def _fits_breaks_after(timer: RouteTimer, steps: Sequence[Step]) -> bool:
+    """Whether ``timer``'s agent serves ``steps`` in order, is back by its shift end and then
+    takes every break: one of the ways :meth:`RouteTimer.finish` tries, so a yes is final
+    (and, for an agent without breaks, so is a no). Timed directly, one state a step and no
+    order of breaks to try.
+
+    Presolve times every agent's trip to every visit alone, before the search starts, and
+    most trips fit this way. With this and one check a trip for agents whose breaks change
+    nothing (``presolve._Trips.rests``), presolving synth.generate days took 0.85 s against
+    1.5 s (1000 visits, 60 agents), 0.3 s against 0.87 s (the same day without field rules)
+    and 3.2 s against 6.4 s (2000 visits, 125 agents), with the same allowed agents and reasons.
+    """
+    problem = timer.problem
+    loc = problem.start_index(timer.agent_pos)
+    depart_s = timer.depart_s
+    for step in steps:
+        to = timer.location(step)
+        served = timer._serve(step, depart_s + timer.travel(loc, to, depart_s))
+        if served is None:
+            return False
+        depart_s, loc = served[1], to
+    end = problem.end_index(timer.agent_pos)
+    end_s = depart_s + timer.travel(loc, end, depart_s)
+    if end_s > timer.agent.shift.end_s:
+        return False
+    return not timer.breaks or any(
+        _after(end_s, order, timer.breaks) is not None for order in timer.orders[timer.all_taken]
+    )
 
 
 def time_route(

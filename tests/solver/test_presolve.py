@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dispatch.model import Location
+from dispatch.model import Break, Location
 from dispatch.plan import Reason
-from dispatch.solver.presolve import _twins, presolve, presolve_unassigned
-from tests.factories import agent, line_matrix, problem, visit
+from dispatch.solver.presolve import _Trips, _twins, presolve, presolve_unassigned
+from tests.factories import agent, line_matrix, problem, visit, window
 from tests.solver.helpers import reasons, solved
 
 
@@ -156,3 +156,24 @@ def test_agents_share_trips_only_when_they_time_them_alike() -> None:
     assert _twins(p, m) == [0, 0, 2, 3]
     pre = presolve(p, m)
     assert pre.allowed == ((0, 1, 2, 3), (0, 1, 3))
+
+
+def test_a_trip_is_timed_once_where_the_breaks_change_nothing() -> None:
+    """Presolve asks whether a trip fits without breaks, then with them; where the agent's
+    breaks fall outside its shift the answer is the same, so the trip is timed once."""
+    lunch = Break("lunch", 1800, window("13:00", "14:00"))
+    p = problem(
+        [agent("A", breaks=(lunch,)), agent("B", shift=("08:00", "12:00"), breaks=(lunch,))],
+        [visit("V", windows=[("12:30", "13:30")])],
+    )
+    m = line_matrix([3000, 0, 0, 0, 0])
+    trips = _Trips(p, m)
+    for a in (0, 1):
+        trips.serves_alone(a, 0, office=None, breaks=False)
+        trips.serves_alone(a, 0, office=None, breaks=True)
+    # A's lunch falls in its shift: its trip is timed both ways. B's does not.
+    assert sorted((a, breaks) for a, _, _, breaks in trips.known) == [
+        (0, False),
+        (0, True),
+        (1, False),
+    ]
