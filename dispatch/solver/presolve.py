@@ -141,6 +141,13 @@ def _window_meets_shift(agent: Agent, visit: Visit, duration_s: int) -> bool:
     )
 
 
+def _breaks_matter(agent: Agent) -> bool:
+    """Whether the agent's breaks change its trips at all: some fall in its shift, or one that
+    must end after the shift starts delays the departure."""
+    kept, depart_s = breaks_in_play(agent)
+    return bool(kept) or depart_s != agent.shift.start_s
+
+
 class _Trips:
     """Single-visit trips, timed once for each group of agents whose trips time alike.
 
@@ -154,13 +161,7 @@ class _Trips:
         self.problem = problem
         self.matrix = matrix
         self.twin = _twins(problem, matrix)
-        # Whether an agent's breaks change its trips at all: some fall in its shift, or one
-        # that must end after the shift starts delays the departure.
-        self.rests = [
-            bool(kept) or depart_s != agent.shift.start_s
-            for agent in problem.agents
-            for kept, depart_s in [breaks_in_play(agent)]
-        ]
+        self.rests = [_breaks_matter(agent) for agent in problem.agents]
         self.known: dict[tuple[int, int, int | None, bool], bool] = {}
         # One timer per agent and break rule: setting one up costs as much as a short trip.
         self.timers: dict[tuple[int, bool], RouteTimer] = {}
