@@ -364,6 +364,11 @@ def timer_fits(timer: RouteTimer, steps: Sequence[Step]) -> bool:
         return True
     if not timer.breaks:
         return False  # without breaks that timing was the whole answer
+    return _fits_step_by_step(timer, steps)
+
+
+def _fits_step_by_step(timer: RouteTimer, steps: Sequence[Step]) -> bool:
+    """:func:`timer_fits` by the timer's every state and order of breaks."""
     states = timer.initial()
     for number, step in enumerate(steps):
         states = timer.advance(states, step, number)

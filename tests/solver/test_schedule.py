@@ -14,23 +14,13 @@ from dispatch.solver.schedule import (
     RouteTimer,
     Step,
     _fits_breaks_after,
+    _fits_step_by_step,
     actual_travel,
     timer_fits,
 )
 from dispatch.solver.validate import validate_inputs
 from tests.factories import agent, line_matrix, problem, visit, window
 from tests.test_property import field_problems
-
-
-def timed_step_by_step(timer: RouteTimer, steps: list[Step]) -> bool:
-    """Whether the route fits, by the timer's every state and order of breaks."""
-    states = timer.initial()
-    for number, step in enumerate(steps):
-        states = timer.advance(states, step, number)
-        if not states:
-            return False
-    return timer.finish(states) is not None
-
 
 LUNCH = Break("lunch", 1800, window("13:00", "14:00"))
 
@@ -49,7 +39,7 @@ def test_a_visit_fits_with_lunch_after_the_route_or_while_waiting(
     steps = [Step(StopKind.VISIT, 0)]
     assert _fits_breaks_after(timer, steps) == lunch_after
     assert timer_fits(timer, steps)
-    assert timed_step_by_step(timer, steps)
+    assert _fits_step_by_step(timer, steps)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -72,4 +62,4 @@ def test_timing_directly_agrees_with_the_timer(
     for ignore_breaks in (False, True):
         travel = actual_travel(m, p.agents[a].speed_factor)
         timer = RouteTimer(p, a, travel, ignore_breaks=ignore_breaks)
-        assert timer_fits(timer, steps) == timed_step_by_step(timer, steps)
+        assert timer_fits(timer, steps) == _fits_step_by_step(timer, steps)
