@@ -12,6 +12,7 @@ from pyvrp.search import NeighbourhoodParams, PerturbationParams
 
 from dispatch.geo.matrix import HaversineProvider
 from dispatch.model import Break, Problem
+from dispatch.solomon import read_solomon, to_problem
 from dispatch.solver import ils
 from dispatch.solver.ils import (
     MAX_PERTURBATIONS_INEXACT,
@@ -19,6 +20,7 @@ from dispatch.solver.ils import (
     NUM_NEIGHBOURS_INEXACT,
     PENALTY_UPDATE_ITERATIONS,
     PYVRP_HISTORY,
+    SCARCE_RESERVE_S,
     LunchFold,
     history_length,
     ils_is_exact,
@@ -29,10 +31,12 @@ from dispatch.solver.ils import (
     neighbourhood_params,
     penalty_params,
     perturbation_params,
+    scarce_candidates,
 )
 from dispatch.solver.presolve import presolve
 from dispatch.synth import generate
 from tests.factories import agent, hm, problem, visit, window
+from tests.test_solomon import DATA as SOLOMON
 
 
 def solve_calls(
@@ -207,3 +211,78 @@ def test_too_many_skill_sets_still_get_a_proposal(monkeypatch: pytest.MonkeyPatc
     assert profiles[0] > 1
     assert profiles[1] == len({a.speed_factor for a in p.agents})
     assert sum(len(r) for r in coarse.routes.values()) > 0
+
+
+def pinned_day() -> ils._Adapter:
+    """Six agents at one depot; one visit pinned to agent a0 (the only one who may serve it,
+    a sixth of the agents), three any agent may take: the proposal's adapter for that day."""
+    agents = [agent(f"a{i}") for i in range(6)]
+    visits = [visit("pinned", required_agent="a0")] + [visit(f"v{i}") for i in range(3)]
+    p = problem(agents, visits)
+    m = HaversineProvider().matrix(p.locations())
+    pre = presolve(p, m)
+    adapter = ils._build(
+        p, m, pre.candidates, pre.allowed, ils_prizes(p, pre.candidates), fold=None
+    )
+    assert adapter is not None
+    return adapter
+
+
+def test_a_visit_a_sixth_of_the_agents_may_serve_is_scarce() -> None:
+    allowed = [[0], [0, 1], list(range(6)), list(range(12))]
+    assert scarce_candidates(allowed, [0, 1, 2, 3], agents=6) == {0}
+    assert scarce_candidates(allowed, [0, 1, 2, 3], agents=12) == {0, 1}
+    assert scarce_candidates(allowed, [1, 3], agents=12) == {0}  # indices into candidates
+
+
+def test_the_agent_who_may_serve_a_scarce_visit_pays_a_reserve_for_the_others() -> None:
+    """a0's cost matrix charges SCARCE_RESERVE_S on the ride into every other visit but not
+    into the pinned one; its clock, and every other agent's costs, are plain travel."""
+    adapter = pinned_day()
+    data = adapter.data
+    depots = data.num_depots
+    pinned = depots + adapter.client_visit.index(0)
+    others = [depots + c for c, v in enumerate(adapter.client_visit) if v != 0]
+    a0_profile = data.vehicle_type(
+        next(t for t, ags in enumerate(adapter.type_agents) if 0 in ags)
+    ).profile
+    assert data.num_profiles == 2
+    for profile in range(data.num_profiles):
+        cost = data.distance_matrix(profile)
+        clock = data.duration_matrix(profile)
+        extra = cost - clock
+        if profile == a0_profile:
+            assert (extra[:, others] == SCARCE_RESERVE_S).sum() == len(others) * (
+                data.num_locations - 1
+            )
+            assert (extra[:, pinned] == 0).all()
+            assert (extra[:, :depots] == 0).all()
+        else:
+            assert (extra == 0).all()
+        assert (cost.diagonal() == 0).all()
+
+
+def test_the_proposals_reported_objective_leaves_the_reserve_out() -> None:
+    """The objective passed on from a new best is travel plus the prizes left out, as the full
+    model counts it, not the proposal's cost with the reserve."""
+    adapter = pinned_day()
+    data = adapter.data
+    a0_type = next(t for t, ags in enumerate(adapter.type_agents) if 0 in ags)
+    common = [c for c, v in enumerate(adapter.client_visit) if v != 0]
+    best = pyvrp.Solution(data, [pyvrp.Route(data, common, a0_type)])
+    reported: list[tuple[int, int]] = []
+    ils._BestWatcher(lambda objective, served: reported.append((objective, served)), 0).on_best(
+        best
+    )
+    travel_s = best.routes()[0].travel_duration()
+    assert best.distance() == travel_s + SCARCE_RESERVE_S * len(common)
+    assert reported == [(travel_s + best.uncollected_prizes(), len(common))]
+
+
+def test_solomon_days_have_no_scarce_visit() -> None:
+    """Every vehicle of a Solomon file may serve every customer, so the reserve never applies
+    and the proposal's costs there are the DIMACS distances."""
+    p, m = to_problem(read_solomon(SOLOMON / "C101.txt"))
+    pre = presolve(p, m)
+    assert len(pre.candidates) == 100
+    assert not scarce_candidates(pre.allowed, pre.candidates, len(p.agents))
