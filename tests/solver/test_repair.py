@@ -315,6 +315,43 @@ def test_without_runs_the_far_high_visit_stays_out(monkeypatch: pytest.MonkeyPat
     assert left_out == 0
 
 
+def late_high_day() -> Problem:
+    """A rides an hour out to M1 and M2 (08:00-10:00), back to L1-L4 at its base
+    (10:00-12:00), and is home at 12:00 of a shift to 12:30. The high visit H (11:00-12:00)
+    sits by M1 and M2, so the gaps around them add the least ride for it; with the ride back,
+    it fits only where A stays out there after M2, in place of all four afternoon visits."""
+    return problem(
+        [agent("A", shift=("08:00", "12:30"))],
+        [
+            *(visit(f"M{i}", [("08:00", "10:00")], "cnic_renewal") for i in (1, 2)),
+            *(visit(f"L{i}", [("10:00", "12:00")], "cnic_renewal") for i in range(1, 5)),
+            visit("H", [("11:00", "12:00")], "cnic_renewal", Priority.HIGH),
+        ],
+    )
+
+
+# Matrix order: M1, M2, L1-L4, H, A's start, A's end.
+LATE_HIGH = line_matrix([3600, 3600, 0, 0, 0, 0, 3600, 0, 0])
+
+
+def test_a_run_makes_room_where_the_time_fits_before_where_the_ride_is_least() -> None:
+    """The gaps before and between M1 and M2 add no ride for H, but H's window opens after
+    those visits' windows close: a run from the first of them takes out M1 and M2 as well.
+    The first gap whose times may hold H is the one after M2, and from there only the four
+    afternoon visits give way."""
+    p = late_high_day()
+    build = build_model(p, LATE_HIGH, presolve(p, LATE_HIGH), 0)
+    draft = repair._Draft(p, LATE_HIGH, build, 0)
+    assert all(draft.append(v) for v in range(6))
+    drafts = {0: draft}
+    gaps = repair._cheapest_gaps(p, LATE_HIGH, drafts, [0], 6)
+    assert gaps[0] == (0, 0)  # no ride added before M1
+    assert not draft.may_hold(6, 0) and not draft.may_hold(6, 1) and draft.may_hold(6, 2)
+    room = repair._Budget(100, 100, 100, runs=True)
+    assert repair._exchange_run(drafts, gaps, 6, tier(p.visits[6]), room) == [2, 3, 4, 5]
+    assert [p.visits[step.pos].id for step in draft.steps] == ["M1", "M2", "H"]
+
+
 def test_moves_that_shorten_a_route_make_room_for_an_exchange() -> None:
     """Two visits a day for A, who rides a minute to R1 and nothing anywhere else. R1 and R2
     are required and must start by 07:45; R1 takes 20 minutes, so R2 fits only before it.
