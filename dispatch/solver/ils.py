@@ -314,14 +314,16 @@ def _build(
         return keys
 
     profile_key = profiles(allowed)
+    scarce = scarce_candidates(allowed_agents, candidates, len(agents))
     if len(profile_key) * n_loc * n_loc * 16 > MAX_PROFILE_BYTES:
         # Too many skill sets for a matrix each: every agent may take every visit here, and
-        # repair gives a visit proposed to an agent who may not serve it to one who may.
+        # repair gives a visit proposed to an agent who may not serve it to one who may. A
+        # reserve would then charge every agent alike, so there is none.
         allowed = [frozenset(range(len(candidates)))] * len(agents)
         profile_key = profiles(allowed)
+        scarce = frozenset()
         if len(profile_key) * n_loc * n_loc * 16 > MAX_PROFILE_BYTES:
             return None
-    scarce = scarce_candidates(allowed_agents, candidates, len(agents))
     durations: list[Any] = []  # PyVRP's stubs type matrices loosely
     distances: list[Any] = []
     for speed_factor, servable in profile_key:

@@ -262,6 +262,18 @@ def test_the_agent_who_may_serve_a_scarce_visit_pays_a_reserve_for_the_others() 
         assert (cost.diagonal() == 0).all()
 
 
+def test_without_a_matrix_per_skill_set_there_is_no_reserve(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where every agent may take every visit in the proposal (too many skill sets to hold a
+    matrix each), a reserve would charge every agent alike: the costs are the travel."""
+    locations = 4 + 1  # the four visits and the one depot all six agents share
+    monkeypatch.setattr(ils, "MAX_PROFILE_BYTES", locations * locations * 16)
+    data = pinned_day().data
+    assert data.num_profiles == 1
+    assert (data.distance_matrix(0) == data.duration_matrix(0)).all()
+
+
 def test_the_proposals_reported_objective_leaves_the_reserve_out() -> None:
     """The objective passed on from a new best is travel plus the prizes left out, as the full
     model counts it, not the proposal's cost with the reserve."""
