@@ -1119,19 +1119,18 @@ class _Draft:
         """Whether visit ``v``'s window may fall between ``steps[at - 1]``, as it starts
         now, and the latest start of ``steps[at]``: a cheap test of time, not of fit."""
         visit = self.problem.visits[v]
-        windows = sorted_windows(visit.windows)
-        opens_s = windows[0].start_s
-        closes_s = windows[-1].end_s + max(0, visit.max_late_s)
-        if at > 0 and min(s.leg.start_s for s in self.prefix[at] if s.leg) > closes_s:
-            return False
+        if at > 0:
+            before_s = min(s.leg.start_s for s in self.prefix[at] if s.leg)
+            if before_s > visit.latest_start_s():
+                return False
+        opens_s = min(w.start_s for w in visit.windows)
         return at >= len(self.steps) or self._latest_start_s(self.steps[at]) >= opens_s
 
     def _latest_start_s(self, step: Step) -> int:
         if step.kind == StopKind.PICKUP:
             office = self.problem.offices[step.pos]
             return office.opening.end_s - office.pickup_s
-        visit = self.problem.visits[step.pos]
-        return sorted_windows(visit.windows)[-1].end_s + max(0, visit.max_late_s)
+        return self.problem.visits[step.pos].latest_start_s()
 
     def gives_way(self, j: int, rank: int) -> bool:
         """Whether ``steps[j]`` is a visit of a tier below ``rank``."""
