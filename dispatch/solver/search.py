@@ -19,7 +19,8 @@ the real one, so progress is only reported from the ILS phase when it knows ever
 problem at hand; otherwise the first report comes from OR-Tools. On days with breaks, once the
 proposal stops improving, a second one plans on a clock with the lunch cut out
 (:data:`FOLD_AFTER_STALL_ITERATIONS`), and OR-Tools starts from the one its objective ranks
-better.
+better. When too little of the limit is left to read the repaired routes into the model
+(:data:`READ_S_PER_BUILD_S`), they stand as the plan unread.
 
 ``seed``: OR-Tools' routing search has no random seed, so the seed shuffles the order in which
 visits become model nodes (see :func:`dispatch.solver.build.node_order`), which changes the
@@ -128,6 +129,14 @@ MIN_POLISH_S = 0.05
 # served, every urgent and high visit among them. A 1000-visit day reads its routes in 0.3 s
 # and finishes repair with 9 s to spare.
 REPAIR_DEADLINE_MARGIN_S = 0.1
+# Reading repaired routes into the model (closing it, then a first fit) takes a multiple of
+# the time building it took, and runs past its own limit when given too little: on a
+# 2000-visit field day with 125 agents (60 s) repair ended with 1.4 s left, the read failed
+# after 4.0 s (the build had taken 1.1 s) and the solve ended at 62.5 s; on a 1000-visit field
+# day (30 s) the read took 0.5 s after a 0.25-s build. With less time left than this multiple
+# of the build, repair's routes stand as the plan unread, as when a read fails. A solve with a
+# solution limit always reads, so that its plan does not depend on the clock.
+READ_S_PER_BUILD_S = 3.0
 # With a metaheuristic, OR-Tools re-reads the first solution (warm start or not) in a nested
 # search bounded by the LNS time limit, 0.1 s by default, and when that runs out the whole
 # search ends with ROUTING_FAIL and no solution. Placing breaks costs a small CP-SAT model per
@@ -344,7 +353,9 @@ def solve(
                     clocks.append(fold)
             if facts["warm_start"] != "declined" and not warms:
                 facts["warm_start"] = "infeasible"
+        build_started_s = time.perf_counter()
         build = build_model(problem, matrix, pre, seed)
+        read_s = READ_S_PER_BUILD_S * (time.perf_counter() - build_started_s)
         monitor = _Monitor(build, len(problem.visits), started_s, progress)
         build.routing.AddAtSolutionCallback(monitor)
         # Repair's moves stop at the limit (see REPAIR_DEADLINE_MARGIN_S).
@@ -374,15 +385,20 @@ def solve(
         assignment = None
         repaired: dict[int, list[int]] | None = None
         if proposals:
-            chosen, initial = _read_best(
-                build, params, [routes for routes, _ in proposals], monitor
-            )
-            params = polish_parameters()
+            chosen, initial = 0, None
+            left_s = time_limit_s - (time.perf_counter() - started_s)
+            if solution_limit is None and left_s < read_s:
+                facts["warm_start"] = "unread"
+            else:
+                chosen, initial = _read_best(
+                    build, params, [routes for routes, _ in proposals], monitor
+                )
+                params = polish_parameters()
+                if initial is None:
+                    facts["warm_start"] = "rejected"
             repaired, facts["warm_start_dropped"] = proposals[chosen]
             facts["warm_start_folded"] = warms[chosen][1] is not None
-            if initial is None:
-                facts["warm_start"] = "rejected"
-            else:
+            if initial is not None:
                 repaired = None
                 assignment = build.routing.SolveFromAssignmentWithParameters(initial, params)
                 if assignment is None:  # out of time before the first move: keep what was read

@@ -10,7 +10,7 @@ from dispatch.errors import InputError
 from dispatch.geo.matrix import CongestionProfile, HaversineProvider, TravelMatrix
 from dispatch.model import Break, Problem, TimeWindow
 from dispatch.plan import Plan, Reason
-from dispatch.solver import SearchProgress, solve
+from dispatch.solver import SearchProgress, search, solve
 from dispatch.solver.build import build_model
 from dispatch.solver.presolve import presolve
 from dispatch.solver.search import (
@@ -294,3 +294,21 @@ def test_only_days_with_breaks_get_a_proposal_on_the_folded_clock() -> None:
     plan = solve(p, HaversineProvider().matrix(p.locations()), solution_limit=5)
     assert plan.solver["ils_iterations"] == ILS_ITERATIONS_WHEN_LIMITED
     assert plan.solver["warm_start_folded"] is False
+
+
+def test_with_too_little_time_left_to_read_them_the_repaired_routes_are_the_plan(
+    monkeypatch: pytest.MonkeyPatch, district: tuple[Problem, TravelMatrix]
+) -> None:
+    """Where reading the repaired routes would outlast the limit, the model does not read them
+    and they stand as the plan, checker-clean; with a solution limit the model always reads."""
+    p, m = district
+    monkeypatch.setattr(search, "READ_S_PER_BUILD_S", 1e9)
+    plan = solve(p, m, time_limit_s=2.0)
+    assert plan.solver["warm_start"] == "unread"
+    assert plan.solver["status"] == "warm_start_only"
+    assert plan.solver["solutions"] == 0
+    assert check_plan(p, plan, m).ok
+    assert len(plan.unassigned) < len(p.visits)
+    limited = solve(p, m, time_limit_s=2.0, solution_limit=1)
+    assert limited.solver["warm_start"] == "pyvrp-ils"
+    assert limited.solver["solutions"] >= 1
