@@ -299,10 +299,14 @@ def test_only_days_with_breaks_get_a_proposal_on_the_folded_clock() -> None:
 def test_with_too_little_time_left_to_read_them_the_repaired_routes_are_the_plan(
     monkeypatch: pytest.MonkeyPatch, district: tuple[Problem, TravelMatrix]
 ) -> None:
-    """Where reading the repaired routes would outlast the limit, the model does not read them
-    and they stand as the plan, checker-clean; with a solution limit the model always reads."""
+    """Where reading the repaired routes (placing their breaks) would outlast the limit, the
+    model does not read them and they stand as the plan, checker-clean. Without breaks, or with
+    a solution limit, the model always reads."""
     p, m = district
     monkeypatch.setattr(search, "READ_S_PER_BUILD_S", 1e9)
+    plain_day = generate(40, 4, seed=3, features=False)
+    plain_matrix = HaversineProvider().matrix(plain_day.locations())
+    assert solve(plain_day, plain_matrix, time_limit_s=2.0).solver["warm_start"] == "pyvrp-ils"
     plan = solve(p, m, time_limit_s=2.0)
     assert plan.solver["warm_start"] == "unread"
     assert plan.solver["status"] == "warm_start_only"
