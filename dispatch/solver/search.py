@@ -389,8 +389,8 @@ def solve(
         repaired: dict[int, list[int]] | None = None
         if proposals:
             chosen, initial = 0, None
-            left_s = time_limit_s - (time.perf_counter() - started_s)
-            if solution_limit is None and left_s < read_s:
+            limit_left_s = time_limit_s - (time.perf_counter() - started_s)
+            if solution_limit is None and limit_left_s < read_s:
                 facts["warm_start"] = "unread"
             else:
                 chosen, initial = _read_best(
