@@ -11,7 +11,7 @@ import pyvrp
 from pyvrp.search import NeighbourhoodParams, PerturbationParams
 
 from dispatch.geo.matrix import HaversineProvider
-from dispatch.model import Break, Problem
+from dispatch.model import Break, Location, Problem
 from dispatch.solomon import read_solomon, to_problem
 from dispatch.solver import ils
 from dispatch.solver.ils import (
@@ -35,7 +35,7 @@ from dispatch.solver.ils import (
 )
 from dispatch.solver.presolve import presolve
 from dispatch.synth import generate
-from tests.factories import agent, hm, problem, visit, window
+from tests.factories import ORIGIN, agent, hm, problem, visit, window
 from tests.test_solomon import DATA as SOLOMON
 
 
@@ -289,6 +289,131 @@ def test_the_proposals_reported_objective_leaves_the_reserve_out() -> None:
     travel_s = best.routes()[0].travel_duration()
     assert best.distance() == travel_s + SCARCE_RESERVE_S * len(common)
     assert reported == [(travel_s + best.uncollected_prizes(), len(common))]
+
+
+def test_the_reserve_is_dropped_only_where_each_visit_gets_enough_iterations() -> None:
+    enough = ils.POLISH_MIN_ITERATIONS_PER_CLIENT
+    assert ils.polishes(300, 28.5, None)  # a 300-visit day at 30 s
+    assert not ils.polishes(1000, 28.5, None)  # a 1000-visit day at 30 s
+    assert ils.polishes(12, 1000.0, enough * 12)
+    assert not ils.polishes(12, 1000.0, enough * 12 - 1)
+    assert not ils.polishes(12, 0.01, enough * 12)
+
+
+def spread_pinned_day(slots: int = 1) -> Problem:
+    """Six agents at one depot; two visits pinned to a0 (a sixth of the agents), ten any agent
+    may take, the first of them with one booked slot or two; all a few kilometres apart."""
+    agents = [agent(f"a{i}") for i in range(6)]
+
+    def at(i: int) -> Location:
+        return Location(ORIGIN.lat + 0.01 * (i % 4), ORIGIN.lon + 0.01 * (i // 4))
+
+    booked = [("08:00", "18:00")] if slots == 1 else [("08:00", "12:00"), ("13:00", "18:00")]
+    visits = [visit(f"p{i}", required_agent="a0", location=at(i)) for i in range(2)]
+    visits += [visit("v0", windows=booked, location=at(2))]
+    visits += [visit(f"v{i}", location=at(i + 2)) for i in range(1, 10)]
+    return problem(agents, visits)
+
+
+def polish_calls(
+    monkeypatch: pytest.MonkeyPatch, p: Problem, max_iterations: int
+) -> tuple[list[tuple[pyvrp.ProblemData, pyvrp.Solution | None]], ils.IlsRoutes]:
+    """The proposal on ``p`` with ``max_iterations``: each PyVRP solve's problem and first
+    solution given, and the routes proposed."""
+    calls: list[tuple[pyvrp.ProblemData, pyvrp.Solution | None]] = []
+    real_solve = pyvrp.solve
+
+    def spy(data: pyvrp.ProblemData, stop: Any, **kwargs: Any) -> pyvrp.Result:
+        calls.append((data, kwargs.get("initial_solution")))
+        return real_solve(data, stop, **kwargs)
+
+    monkeypatch.setattr(pyvrp, "solve", spy)
+    m = HaversineProvider().matrix(p.locations())
+    pre = presolve(p, m)
+    prizes = ils_prizes(p, pre.candidates)
+    routes = ils_routes(
+        p, m, pre.candidates, pre.allowed, prizes, time_limit_s=60.0, max_iterations=max_iterations
+    )
+    assert routes is not None
+    return calls, routes
+
+
+def test_the_proposal_goes_on_without_the_reserve_keeping_what_it_serves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once the reserve has had its share, the search goes on from its best on the travel
+    alone, every visit served so far required, and its iterations still add up to the cap."""
+    p = spread_pinned_day()
+    calls, routes = polish_calls(monkeypatch, p, max_iterations=1000)
+    assert len(calls) == 2
+    (first, none), (data, start) = calls
+    assert none is None and start is not None
+    assert any((first.distance_matrix(q) != first.duration_matrix(q)).any() for q in range(2))
+    served = {c for r in start.routes() for c in ils._clients_of(r)}
+    assert len(served) == len(p.visits)  # every visit fits, so no reserve is left
+    for q in range(data.num_profiles):
+        assert (data.distance_matrix(q) == data.duration_matrix(q)).all()
+    assert {c for c in range(data.num_clients) if data.client(c).required} == served
+    assert sum(len(r) for r in routes.routes.values()) == len(p.visits)
+    assert routes.iterations == 1000
+    # The same input and seed, capped by iterations, plan the same way.
+    assert polish_calls(monkeypatch, p, max_iterations=1000)[1].routes == routes.routes
+
+
+def test_without_enough_iterations_the_reserve_stays_to_the_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls, routes = polish_calls(monkeypatch, spread_pinned_day(), max_iterations=100)
+    assert len(calls) == 1
+    assert routes.iterations <= 100
+
+
+def test_going_on_keeps_the_reserve_while_a_scarce_visit_is_left_out() -> None:
+    """Only a profile that may serve a scarce visit the best leaves out keeps its reserve; a
+    visit of several slots is kept through its group."""
+    p = spread_pinned_day(slots=2)
+    m = HaversineProvider().matrix(p.locations())
+    pre = presolve(p, m)
+    adapter = ils._build(
+        p, m, pre.candidates, pre.allowed, ils_prizes(p, pre.candidates), fold=None
+    )
+    assert adapter is not None
+    data = adapter.data
+    visit_of = [p.visits[v].id for v in adapter.client_visit]
+    slots = [c for c, v in enumerate(visit_of) if v == "v0"]
+    commons = [c for c, v in enumerate(visit_of) if v.startswith("v") and v != "v0"]
+    pinned = [c for c, v in enumerate(visit_of) if v.startswith("p")]
+    a0_type = next(t for t, ags in enumerate(adapter.type_agents) if 0 in ags)
+    a0_profile = data.vehicle_type(a0_type).profile
+    other_type = next(t for t, ags in enumerate(adapter.type_agents) if 0 not in ags)
+
+    def going_on(a0_clients: list[int]) -> pyvrp.ProblemData:
+        best = pyvrp.Solution(
+            data,
+            [
+                pyvrp.Route(data, a0_clients, a0_type),
+                pyvrp.Route(data, [slots[0], *commons], other_type),
+            ],
+        )
+        return ils._polish_data(adapter, best)
+
+    left_out = going_on(pinned[:1])
+    reserved = [
+        q
+        for q in range(left_out.num_profiles)
+        if (left_out.distance_matrix(q) != left_out.duration_matrix(q)).any()
+    ]
+    assert reserved == [a0_profile]
+    required = {c for c in range(left_out.num_clients) if left_out.client(c).required}
+    assert required == {pinned[0], *commons}
+    g = left_out.client(slots[0]).group
+    assert g is not None and data.client(slots[0]).group == g
+    assert left_out.group(g).required and sorted(left_out.group(g).clients) == slots
+    assert not data.group(g).required
+
+    all_in = going_on(pinned)
+    for q in range(all_in.num_profiles):
+        assert (all_in.distance_matrix(q) == all_in.duration_matrix(q)).all()
 
 
 def test_solomon_days_have_no_scarce_visit() -> None:
