@@ -520,6 +520,7 @@ class _Stalled:
         self.until_s = time.perf_counter() + after_s
         self.best = float("inf")
         self.since = 0
+        self.stalled = False
 
     def __call__(self, best_cost: float) -> bool:
         if best_cost < self.best:
@@ -527,7 +528,8 @@ class _Stalled:
             self.since = 0
         else:
             self.since += 1
-        return self.since >= self.iterations and time.perf_counter() >= self.until_s
+        self.stalled = self.since >= self.iterations and time.perf_counter() >= self.until_s
+        return self.stalled
 
 
 def ils_is_exact(problem: Problem) -> bool:
@@ -676,8 +678,9 @@ def ils_routes(
     criteria: list[StoppingCriterion] = [_Deadline(built_s + share * left_s)]
     if max_iterations is not None:
         criteria.append(MaxIterations(math.ceil(share * max_iterations)))
-    if stall_iterations is not None:
-        criteria.append(_Stalled(stall_iterations, left_s / 2))
+    stalled = None if stall_iterations is None else _Stalled(stall_iterations, left_s / 2)
+    if stalled is not None:
+        criteria.append(stalled)
     stop = MultipleCriteria(criteria)
     defaults = pyvrp.SolveParams()
     callbacks = (
@@ -710,10 +713,12 @@ def ils_routes(
         best = result.best
         iterations = int(result.num_iterations)
         if polish and best.is_feasible():
-            # As long again as the reserve's share took, in proportion: a search that
-            # stalled early leaves the rest of its time to the next clock.
-            now_s = time.perf_counter()
-            until_s = min(started_s + time_limit_s, now_s + (now_s - built_s) * (1 - share) / share)
+            until_s = started_s + time_limit_s
+            if stalled is not None and stalled.stalled:
+                # Only its share, in proportion to the time the reserve took: the rest of
+                # the time is the next clock's.
+                now_s = time.perf_counter()
+                until_s = min(until_s, now_s + (now_s - built_s) * (1 - share) / share)
             criteria = [_Deadline(until_s)]
             if max_iterations is not None:
                 criteria.append(MaxIterations(max(0, max_iterations - iterations)))
