@@ -600,18 +600,20 @@ def history_length(
     """
     if plain or clients <= 0:
         return PYVRP_HISTORY
-    iterations = expected_iterations(clients, time_limit_s)
-    if max_iterations is not None:
-        iterations = min(iterations, max_iterations)
+    iterations = expected_iterations(clients, time_limit_s, max_iterations)
     wanted = round(HISTORY_PER_ITERATION_PER_CLIENT * iterations / clients)
     return max(MIN_HISTORY, min(PYVRP_HISTORY, wanted))
 
 
-def expected_iterations(clients: int, time_limit_s: float) -> int:
+def expected_iterations(
+    clients: int, time_limit_s: float, max_iterations: int | None = None
+) -> int:
     """Iterations PyVRP's search is expected to make on ``clients`` visits in
-    ``time_limit_s``, by a rate measured on a 2-core machine (:data:`ITERATION_RATE`). A model
-    of the rate, not a measurement, so that a run's settings depend only on its input."""
-    return round(max(0.0, time_limit_s) * ITERATION_RATE / math.sqrt(max(1, clients)))
+    ``time_limit_s`` (and at most ``max_iterations``), by a rate measured on a 2-core machine
+    (:data:`ITERATION_RATE`). A model of the rate, not a measurement, so that a run's settings
+    depend only on its input."""
+    expected = round(max(0.0, time_limit_s) * ITERATION_RATE / math.sqrt(max(1, clients)))
+    return expected if max_iterations is None else min(expected, max_iterations)
 
 
 def neighbourhood_params(problem: Problem) -> NeighbourhoodParams:
@@ -758,9 +760,7 @@ def polishes(clients: int, time_limit_s: float, max_iterations: int | None) -> b
     only where each visit can expect :data:`POLISH_MIN_ITERATIONS_PER_CLIENT` iterations. The
     limit given, not the time left after building, decides, so that the same input plans the
     same way."""
-    iterations = expected_iterations(clients, time_limit_s)
-    if max_iterations is not None:
-        iterations = min(iterations, max_iterations)
+    iterations = expected_iterations(clients, time_limit_s, max_iterations)
     return iterations >= POLISH_MIN_ITERATIONS_PER_CLIENT * max(1, clients)
 
 
