@@ -300,10 +300,11 @@ def test_the_reserve_is_dropped_only_where_each_visit_gets_enough_iterations() -
     assert not ils.polishes(12, 0.01, enough * 12)
 
 
-def spread_pinned_day(slots: int = 1) -> Problem:
-    """Six agents at one depot; two visits pinned to a0 (a sixth of the agents), ten any agent
-    may take, the first of them with one booked slot or two; all a few kilometres apart."""
-    agents = [agent(f"a{i}") for i in range(6)]
+def spread_pinned_day(slots: int = 1, breaks: tuple[Break, ...] = ()) -> Problem:
+    """Six agents at one depot, owing ``breaks``; two visits pinned to a0 (a sixth of the
+    agents), ten any agent may take, the first of them with one booked slot or two; all a few
+    kilometres apart."""
+    agents = [agent(f"a{i}", breaks=breaks) for i in range(6)]
 
     def at(i: int) -> Location:
         return Location(ORIGIN.lat + 0.01 * (i % 4), ORIGIN.lon + 0.01 * (i // 4))
@@ -371,6 +372,17 @@ def test_without_enough_iterations_the_reserve_stays_to_the_end(
     calls, routes = polish_calls(monkeypatch, spread_pinned_day(), max_iterations=100)
     assert len(calls) == 1
     assert routes.iterations <= 100
+
+
+def test_where_repair_must_fit_breaks_the_reserve_stays_to_the_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lunch = Break("lunch", 1800, window("13:00", "14:00"))
+    p = spread_pinned_day(breaks=(lunch,))
+    assert not ils_is_exact(p)
+    calls, routes = polish_calls(monkeypatch, p, max_iterations=1000)
+    assert len(calls) == 1
+    assert routes.iterations == 1000
 
 
 def test_going_on_keeps_the_reserve_while_a_scarce_visit_is_left_out() -> None:
