@@ -160,7 +160,9 @@ SCARCE_RESERVE_S = 300
 #   and 95 served, then 99, 99, 100 and 95, against 99, 100, 99 and 93, then 99, 100, 99 and
 #   97; better in 3 of the 8 pairs, worse in 4;
 # - plain 1000-visit days at 120 s (about 68 iterations a visit), seeds 0 and 3: 1000 and 999
-#   served with 56.3 and 62.2 h against 1000 and 999 with 57.8 and 62.6 h.
+#   served with 56.3 and 62.2 h against 1000 and 999 with 57.8 and 62.6 h;
+# - plain 100-visit days / 8 agents at 5 s, seeds 0-3: 100, 100, 100 and 97 served with 17.9,
+#   15.8, 16.6 and 16.7 h against 100, 99, 100 and 96 with 18.1, 15.7, 16.6 and 16.0 h.
 # At 1000 visits and 30 s (about 17 iterations a visit) the search is far from converged and
 # splitting it cost: field days served 997, 995, 988 and 991 against 997, 996, 994 and 993.
 POLISH_AFTER_SHARE = 0.7
