@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import pyvrp
@@ -39,15 +39,22 @@ from tests.factories import ORIGIN, agent, hm, problem, visit, window
 from tests.test_solomon import DATA as SOLOMON
 
 
-def solve_calls(
-    monkeypatch: pytest.MonkeyPatch,
-) -> list[tuple[pyvrp.ProblemData, pyvrp.SolveParams]]:
-    """Each ``pyvrp.solve`` call from now on, as its problem data and parameters."""
-    calls: list[tuple[pyvrp.ProblemData, pyvrp.SolveParams]] = []
+class SolveCall(NamedTuple):
+    data: pyvrp.ProblemData
+    params: pyvrp.SolveParams
+    initial: pyvrp.Solution | None
+
+
+def solve_calls(monkeypatch: pytest.MonkeyPatch, late_s: float = 0.0) -> list[SolveCall]:
+    """Each ``pyvrp.solve`` call from now on: its problem data, parameters and first solution
+    given. Every call after the first starts ``late_s`` late."""
+    calls: list[SolveCall] = []
     real_solve = pyvrp.solve
 
     def spy(data: pyvrp.ProblemData, stop: Any, **kwargs: Any) -> pyvrp.Result:
-        calls.append((data, kwargs["params"]))
+        if calls:
+            time.sleep(late_s)
+        calls.append(SolveCall(data, kwargs["params"], kwargs.get("initial_solution")))
         return real_solve(data, stop, **kwargs)
 
     monkeypatch.setattr(pyvrp, "solve", spy)
@@ -73,7 +80,7 @@ def params_given(
         pre = presolve(p, m)
         prizes = ils_prizes(p, pre.candidates)
         ils_routes(p, m, pre.candidates, pre.allowed, prizes, time_limit_s=5.0, max_iterations=5)
-    return [params for _, params in calls]
+    return [call.params for call in calls]
 
 
 def test_only_plain_vrptw_keeps_pyvrps_perturbation_steps() -> None:
@@ -160,7 +167,7 @@ def test_the_proposal_searches_with_that_history(monkeypatch: pytest.MonkeyPatch
     ils_routes(p, m, pre.candidates, pre.allowed, prizes, time_limit_s=5.0, max_iterations=50)
     ils_routes(p, m, pre.candidates, pre.allowed, prizes, time_limit_s=1.0)
     n = len(pre.candidates)
-    seen = [params.ils.history_length for _, params in calls]
+    seen = [call.params.ils.history_length for call in calls]
     assert seen == [history_length(n, 5.0, 50), PYVRP_HISTORY]
     assert seen[0] < seen[1]
 
@@ -207,7 +214,7 @@ def test_too_many_skill_sets_still_get_a_proposal(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(ils, "MAX_PROFILE_BYTES", locations * locations * 16)
     coarse = propose()
     assert exact is not None and coarse is not None
-    profiles = [data.num_profiles for data, _ in calls]
+    profiles = [call.data.num_profiles for call in calls]
     assert profiles[0] > 1
     assert profiles[1] == len({a.speed_factor for a in p.agents})
     assert sum(len(r) for r in coarse.routes.values()) > 0
@@ -318,20 +325,10 @@ def spread_pinned_day(slots: int = 1, breaks: tuple[Break, ...] = ()) -> Problem
 
 def polish_calls(
     monkeypatch: pytest.MonkeyPatch, p: Problem, max_iterations: int, late_s: float = 0.0
-) -> tuple[list[tuple[pyvrp.ProblemData, pyvrp.Solution | None]], ils.IlsRoutes]:
-    """The proposal on ``p`` with ``max_iterations``: each PyVRP solve's problem and first
-    solution given, and the routes proposed. Every solve after the first starts ``late_s``
-    late."""
-    calls: list[tuple[pyvrp.ProblemData, pyvrp.Solution | None]] = []
-    real_solve = pyvrp.solve
-
-    def spy(data: pyvrp.ProblemData, stop: Any, **kwargs: Any) -> pyvrp.Result:
-        if calls:
-            time.sleep(late_s)
-        calls.append((data, kwargs.get("initial_solution")))
-        return real_solve(data, stop, **kwargs)
-
-    monkeypatch.setattr(pyvrp, "solve", spy)
+) -> tuple[list[SolveCall], ils.IlsRoutes]:
+    """The proposal on ``p`` with ``max_iterations``: each PyVRP solve (see
+    :func:`solve_calls`) and the routes proposed."""
+    calls = solve_calls(monkeypatch, late_s)
     m = HaversineProvider().matrix(p.locations())
     pre = presolve(p, m)
     prizes = ils_prizes(p, pre.candidates)
@@ -350,7 +347,7 @@ def test_the_proposal_goes_on_without_the_reserve_keeping_what_it_serves(
     p = spread_pinned_day()
     calls, routes = polish_calls(monkeypatch, p, max_iterations=1000)
     assert len(calls) == 2
-    (first, none), (data, start) = calls
+    (first, _, none), (data, _, start) = calls
     assert none is None and start is not None
     assert any((first.distance_matrix(q) != first.duration_matrix(q)).any() for q in range(2))
     served = {c for r in start.routes() for c in ils._clients_of(r)}
