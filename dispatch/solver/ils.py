@@ -159,17 +159,23 @@ SCARCE_RESERVE_S = 300
 # - days with every field rule, 100 visits / 8 agents at 5 s and 10 s, seeds 0-3: 99, 97, 99
 #   and 95 served, then 99, 99, 100 and 95, against 99, 100, 99 and 93, then 99, 100, 99 and
 #   97; better in 3 of the 8 pairs, worse in 4;
-# - plain 1000-visit days at 120 s (about 68 iterations a visit), seeds 0 and 3: 1000 and 999
-#   served with 56.3 and 62.2 h against 1000 and 999 with 57.8 and 62.6 h;
+# - plain 1000-visit days at 120 s (about 68 iterations a visit by the model), seeds 0 and 3:
+#   1000 and 999 served with 56.3 and 62.2 h against 1000 and 999 with 57.8 and 62.6 h;
 # - plain 100-visit days / 8 agents at 5 s, seeds 0-3: 100, 100, 100 and 97 served with 17.9,
 #   15.8, 16.6 and 16.7 h against 100, 99, 100 and 96 with 18.1, 15.7, 16.6 and 16.0 h.
-# At 1000 visits and 30 s (about 17 iterations a visit) the search is far from converged and
-# splitting it cost: field days served 997, 995, 988 and 991 against 997, 996, 994 and 993.
+# At 1000 visits and 30 s (about 17 iterations a visit by the model, see ITERATION_RATE; fewer
+# in fact) the search is far from converged and splitting it cost: field days served 997, 995,
+# 988 and 991 against 997, 996, 994 and 993.
 POLISH_AFTER_SHARE = 0.7
 POLISH_MIN_ITERATIONS_PER_CLIENT = 60
 # PyVRP iterations a second times the square root of the clients, on synth.generate days with
-# every field rule (2-core machine, two runs at a time): about 600 a second at 1000 visits and
-# 1250 at 300.
+# every field rule (2-core machine, two runs at a time), measured with PyVRP's default of 50
+# neighbours: about 600 a second at 1000 visits and 1250 at 300. With NUM_NEIGHBOURS_INEXACT
+# the search makes fewer: the proposal alone for 20 s, two at a time, ran 216 a second on the
+# 1000-visit field day of seed 0 and 500 on the 300-visit one (235 and 513 on the plain days),
+# so the model counts two to three times the iterations a visit gets. The settings that read it
+# (history_length, polishes) were measured as whole runs under this model, so it stays their
+# scale; the iterations a visit quoted with them are the model's.
 ITERATION_RATE = 19_000
 
 
