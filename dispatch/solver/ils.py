@@ -170,12 +170,13 @@ POLISH_AFTER_SHARE = 0.7
 POLISH_MIN_ITERATIONS_PER_CLIENT = 60
 # PyVRP iterations a second times the square root of the clients, on synth.generate days with
 # every field rule (2-core machine, two runs at a time), measured with PyVRP's default of 50
-# neighbours: about 600 a second at 1000 visits and 1250 at 300. With NUM_NEIGHBOURS_INEXACT
-# the search makes fewer: the proposal alone for 20 s, two at a time, ran 216 a second on the
-# 1000-visit field day of seed 0 and 500 on the 300-visit one (235 and 513 on the plain days),
-# so the model counts two to three times the iterations a visit gets. The settings that read it
-# (history_length, polishes) were measured as whole runs under this model, so it stays their
-# scale; the iterations a visit quoted with them are the model's.
+# neighbours: about 600 a second at 1000 visits and 1250 at 300. The search now makes fewer
+# (NUM_NEIGHBOURS_INEXACT alone cut them to about 60%): the proposal alone for 20 s, two at a
+# time, ran 216 a second on the 1000-visit field day of seed 0 and 500 on the 300-visit one
+# (235 and 513 on the plain days), so the model counts two to three times the iterations a
+# visit gets. The settings that read it (history_length, polishes) were measured as whole runs
+# under this model, so it stays their scale; the iterations a visit quoted with them are the
+# model's.
 ITERATION_RATE = 19_000
 
 
