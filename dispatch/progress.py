@@ -31,13 +31,18 @@ class ProgressReport(Protocol):
     @property
     def total(self) -> int: ...
 
+    @property
+    def phase(self) -> str: ...
+
 
 def format_progress(report: ProgressReport) -> str:
-    """One line: elapsed time, solutions found, visits served and objective."""
+    """One line: elapsed time, solutions found (or the proposal phase), visits served and
+    objective."""
     objective = "-" if report.objective is None else f"{report.objective:,}"
     pct = 100.0 * report.served / report.total if report.total else 100.0
+    stage = "proposal" if report.phase == "proposal" else f"solutions {report.solutions:>5}"
     return (
-        f"{report.elapsed_s:6.1f}s  solutions {report.solutions:>5}  "
+        f"{report.elapsed_s:6.1f}s  {stage:<15}  "
         f"served {report.served}/{report.total} ({pct:.1f}%)  objective {objective}"
     )
 

@@ -15,6 +15,7 @@ class Report:
     objective: int | None
     served: int
     total: int
+    phase: str = "model"
 
 
 def test_format_names_every_field() -> None:
@@ -28,6 +29,16 @@ def test_format_without_objective_or_visits() -> None:
     """No objective yet shows a dash; zero visits does not divide by zero."""
     line = format_progress(Report(0.0, 0, None, 0, 0))
     assert "objective -" in line and "0/0" in line
+
+
+def test_format_of_the_proposal_phase() -> None:
+    """A proposal report names its phase where a model report counts solutions, and keeps the
+    served count in the same column."""
+    proposal = format_progress(Report(2.0, 3, None, 190, 200, "proposal"))
+    model = format_progress(Report(9.0, 3, 5000, 190, 200))
+    assert "proposal" in proposal and "solutions" not in proposal and "objective -" in proposal
+    assert "solutions     3" in model
+    assert proposal.index("served") == model.index("served")
 
 
 def test_tty_redraws_one_line() -> None:

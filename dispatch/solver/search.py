@@ -178,14 +178,18 @@ class SearchProgress:
     """A snapshot of a running search, passed to the progress callback.
 
     ``objective`` is the model's objective (travel seconds plus drop penalties); ``served`` of
-    ``total`` visits of the problem (presolved-out visits count in ``total``).
+    ``total`` visits of the problem (presolved-out visits count in ``total``). ``phase`` is
+    ``"proposal"`` while the ILS phase proposes routes and ``"model"`` once the full model has a
+    solution. A proposal that does not know every rule (offices, breaks, soft windows) has no
+    objective of the model's (``None``), and repair may still drop some of the visits it serves.
     """
 
     elapsed_s: float
     solutions: int
-    objective: int
+    objective: int | None
     served: int
     total: int
+    phase: str = "model"
 
 
 def search_parameters(
@@ -453,22 +457,39 @@ def solve(
 
 class _Improving:
     """Forwards only strictly improving reports, with one clock and one solution count across
-    the ILS and OR-Tools phases."""
+    the ILS and OR-Tools phases. A report without an objective (a proposal that does not know
+    every rule) improves by serving more, only until the model reports, and is not counted as
+    a solution."""
 
     def __init__(self, progress: Callable[[SearchProgress], None], started_s: float) -> None:
         self.progress = progress
         self.started_s = started_s
         self.best: int | None = None
+        self.best_served: int | None = None
         self.solutions = 0
 
     def __call__(self, report: SearchProgress) -> None:
-        self.solutions += 1
-        if self.best is not None and report.objective >= self.best:
-            return
-        self.best = report.objective
+        if report.objective is None:
+            if self.best is not None or (
+                self.best_served is not None and report.served <= self.best_served
+            ):
+                return
+            self.best_served = report.served
+        else:
+            self.solutions += 1
+            if self.best is not None and report.objective >= self.best:
+                return
+            self.best = report.objective
         elapsed_s = time.perf_counter() - self.started_s
         self.progress(
-            SearchProgress(elapsed_s, self.solutions, report.objective, report.served, report.total)
+            SearchProgress(
+                elapsed_s,
+                self.solutions,
+                report.objective,
+                report.served,
+                report.total,
+                report.phase,
+            )
         )
 
 
@@ -497,10 +518,14 @@ def _warm_start(
     ``stall_iterations`` without a better solution."""
     prizes = ils_prizes(problem, pre.candidates)
     on_best = None
-    if progress is not None and ils_is_exact(problem):
+    if progress is not None:
+        # Where the proposal is the whole problem its objective is the model's; elsewhere it
+        # is not comparable, but the visits it serves still show that the search is alive.
+        exact = ils_is_exact(problem)
 
         def on_best(objective: int, served: int) -> None:
-            progress(SearchProgress(0.0, 0, objective, served, len(problem.visits)))
+            shown = objective if exact else None
+            progress(SearchProgress(0.0, 0, shown, served, len(problem.visits), "proposal"))
 
     return ils_routes(
         problem,

@@ -93,18 +93,44 @@ def test_solver_facts_are_reported(district: tuple[Problem, TravelMatrix]) -> No
 
 
 def test_progress_reports_improving_solutions(district: tuple[Problem, TravelMatrix]) -> None:
-    """Reports improve monotonically and the last one matches the returned plan."""
+    """The proposal phase reports first, serving more each time, without an objective where
+    it does not know every rule; the model's reports then improve strictly and the last one
+    matches the returned plan."""
     p, m = district
     seen: list[SearchProgress] = []
     plan = solve(p, m, solution_limit=25, progress=seen.append)
-    assert seen
-    objectives = [r.objective for r in seen]
+    phases = [r.phase for r in seen]
+    assert "proposal" in phases and phases[-1] == "model"
+    assert phases == sorted(phases, key=["proposal", "model"].index)
+    proposals = [r for r in seen if r.phase == "proposal"]
+    assert all(r.objective is None for r in proposals)  # offices and breaks: not the model's
+    assert all(r.solutions == 0 for r in proposals)  # proposals, not the model's solutions
+    served = [r.served for r in proposals]
+    assert served == sorted(served) and len(set(served)) == len(served)
+    objectives = [r.objective for r in seen if r.phase == "model"]
     assert objectives == sorted(objectives, reverse=True)
     assert len(set(objectives)) == len(objectives)
+    elapsed = [r.elapsed_s for r in seen]
+    assert elapsed == sorted(elapsed)
+    assert [r.solutions for r in seen] == sorted(r.solutions for r in seen)
     last = seen[-1]
     assert last.objective == plan.solver["objective"]
     assert last.served == len(plan.served_ids())
     assert all(r.total == len(p.visits) for r in seen)
+
+
+def test_progress_of_an_exact_proposal_has_the_model_objective() -> None:
+    """Where the proposal knows every rule, its reports carry the objective, and every report,
+    proposal or model, improves on the one before."""
+    p = generate(40, 4, seed=3, features=False)
+    m = HaversineProvider().matrix(p.locations())
+    seen: list[SearchProgress] = []
+    solve(p, m, solution_limit=25, progress=seen.append)
+    assert any(r.phase == "proposal" for r in seen)
+    objectives = [r.objective for r in seen]
+    assert None not in objectives
+    assert objectives == sorted(objectives, reverse=True)
+    assert len(set(objectives)) == len(objectives)
 
 
 def test_no_agents_returns_every_visit_unassigned() -> None:
