@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.util import optional_boolean_pb2
@@ -189,7 +189,7 @@ class SearchProgress:
     objective: int | None
     served: int
     total: int
-    phase: str = "model"
+    phase: Literal["proposal", "model"] = "model"
 
 
 def search_parameters(
