@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -481,16 +481,7 @@ class _Improving:
                 return
             self.best = report.objective
         elapsed_s = time.perf_counter() - self.started_s
-        self.progress(
-            SearchProgress(
-                elapsed_s,
-                self.solutions,
-                report.objective,
-                report.served,
-                report.total,
-                report.phase,
-            )
-        )
+        self.progress(replace(report, elapsed_s=elapsed_s, solutions=self.solutions))
 
 
 def _ils_share(problem: Problem, candidates: int, time_limit_s: float) -> float:
