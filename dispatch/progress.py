@@ -36,11 +36,15 @@ class ProgressReport(Protocol):
 
 
 def format_progress(report: ProgressReport) -> str:
-    """One line: elapsed time, solutions found (or the proposal phase), visits served and
-    objective."""
+    """One line: elapsed time, solutions found (or the proposal or repair phase), visits served
+    and objective."""
     objective = "-" if report.objective is None else f"{report.objective:,}"
     pct = 100.0 * report.served / report.total if report.total else 100.0
-    stage = "proposal" if report.phase == "proposal" else f"solutions {report.solutions:>5}"
+    stage = (
+        report.phase
+        if report.phase in ("proposal", "repair")
+        else f"solutions {report.solutions:>5}"
+    )
     return (
         f"{report.elapsed_s:6.1f}s  {stage:<15}  "
         f"served {report.served}/{report.total} ({pct:.1f}%)  objective {objective}"

@@ -41,6 +41,14 @@ def test_format_of_the_proposal_phase() -> None:
     assert proposal.index("served") == model.index("served")
 
 
+def test_format_of_the_repair_phase() -> None:
+    """A repair report names its phase, not a solution count, in the same columns."""
+    repair = format_progress(Report(21.0, 4, None, 960, 1000, "repair"))
+    model = format_progress(Report(24.0, 4, 5000, 960, 1000))
+    assert "repair" in repair and "solutions" not in repair and "objective -" in repair
+    assert repair.index("served") == model.index("served")
+
+
 def test_tty_redraws_one_line() -> None:
     """On a TTY each report starts with a carriage return and close ends with one newline."""
     stream = io.StringIO()

@@ -44,7 +44,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -200,15 +200,23 @@ def warm_routes(
     proposed: Mapping[int, Sequence[int]],
     allowed: Sequence[Sequence[int]],
     deadline_s: float | None = None,
+    on_served: Callable[[int], None] | None = None,
 ) -> tuple[dict[int, list[int]], int]:
     """Model nodes per agent for the proposed visit orders (``allowed[v]``: the agents who may
     serve visit position ``v``), and how many proposed visits were finally left out.
 
     Past ``deadline_s`` (a ``time.perf_counter()`` reading) repair stops making room and moving
     visits for ride, and only offers what is still out to the gaps as they stand: the solve's
-    time limit holds on days too large for every move to run.
+    time limit holds on days too large for every move to run. ``on_served`` gets the number of
+    visits the routes serve after each of repair's stages, so that a display stays alive
+    through repair (seconds on a large day).
     """
     drafts = {k: _Draft(problem, matrix, build, k) for k in range(len(problem.agents))}
+
+    def report() -> None:
+        if on_served is not None:
+            on_served(len(_served(drafts)))
+
     left_out: list[int] = []
     for k in sorted(proposed):
         for v in proposed[k]:
@@ -218,6 +226,7 @@ def warm_routes(
                 left_out.append(v)
     routed = {v for k in proposed for v in proposed[k]}
     left_out += [v for v in build.visit_order if v not in routed]
+    report()
     # Making room costs many trial insertions on a day that is over-subscribed: one budget
     # for the whole repair keeps that bounded by the size of the day.
     budget = _Budget(
@@ -227,6 +236,7 @@ def warm_routes(
         deadline_s,
     )
     _serve_in_turn(problem, matrix, build, drafts, allowed, left_out, budget)
+    report()
     _shorten_all(drafts, budget)
     _relocate_and_shorten(
         problem, matrix, drafts, allowed, budget, RELOCATE_PASSES, MAX_RELOCATE_TRIES
@@ -235,6 +245,7 @@ def warm_routes(
     turn_started_s = time.perf_counter()
     _serve_rest(problem, matrix, build, drafts, allowed, budget)
     turn_s = time.perf_counter() - turn_started_s
+    report()
     # The moves for ride alone stop early enough to leave the last turn its time (they spend
     # no tries, only time, so a copy with an earlier deadline serves them).
     ride_budget = budget
@@ -256,6 +267,7 @@ def warm_routes(
         # room the moves between routes might have freed for two nearer ones.
         budget.runs = True
         _serve_rest(problem, matrix, build, drafts, allowed, budget)
+        report()
     still_out = len(routed - _served(drafts))
     routes = {k: nodes for k, d in drafts.items() if (nodes := d.nodes())}
     return routes, still_out

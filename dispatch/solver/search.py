@@ -179,9 +179,11 @@ class SearchProgress:
 
     ``objective`` is the model's objective (travel seconds plus drop penalties); ``served`` of
     ``total`` visits of the problem (presolved-out visits count in ``total``). ``phase`` is
-    ``"proposal"`` while the ILS phase proposes routes and ``"model"`` once the full model has a
-    solution. A proposal that does not know every rule (offices, breaks, soft windows) has no
-    objective of the model's (``None``), and repair may still drop some of the visits it serves.
+    ``"proposal"`` while the ILS phase proposes routes, ``"repair"`` while the proposal is fitted
+    to every rule (after each of repair's stages, without an objective) and ``"model"`` once the
+    full model has a solution. A proposal that does not know every rule (offices, breaks, soft
+    windows) has no objective of the model's (``None``), and repair may still drop some of the
+    visits it serves.
     """
 
     elapsed_s: float
@@ -189,7 +191,7 @@ class SearchProgress:
     objective: int | None
     served: int
     total: int
-    phase: Literal["proposal", "model"] = "model"
+    phase: Literal["proposal", "repair", "model"] = "model"
 
 
 def search_parameters(
@@ -367,8 +369,11 @@ def solve(
         build.routing.AddAtSolutionCallback(monitor)
         # Repair's moves stop at the limit (see REPAIR_DEADLINE_MARGIN_S).
         repair_deadline_s = started_s + time_limit_s - REPAIR_DEADLINE_MARGIN_S
+        on_repaired = _repair_reports(progress, len(problem.visits))
         proposals = [
-            warm_routes(problem, matrix, build, warm.routes, pre.allowed, repair_deadline_s)
+            warm_routes(
+                problem, matrix, build, warm.routes, pre.allowed, repair_deadline_s, on_repaired
+            )
             for warm, _ in warms
         ]
 
@@ -469,19 +474,39 @@ class _Improving:
         self.solutions = 0
 
     def __call__(self, report: SearchProgress) -> None:
+        # Repair's stages are not solutions: each is shown, none becomes the best.
+        if report.phase != "repair" and not self._improves(report):
+            return
+        elapsed_s = time.perf_counter() - self.started_s
+        self.progress(replace(report, elapsed_s=elapsed_s, solutions=self.solutions))
+
+    def _improves(self, report: SearchProgress) -> bool:
         if report.objective is None:
             if self.best is not None or (
                 self.best_served is not None and report.served <= self.best_served
             ):
-                return
+                return False
             self.best_served = report.served
-        else:
-            self.solutions += 1
-            if self.best is not None and report.objective >= self.best:
-                return
-            self.best = report.objective
-        elapsed_s = time.perf_counter() - self.started_s
-        self.progress(replace(report, elapsed_s=elapsed_s, solutions=self.solutions))
+            return True
+        self.solutions += 1
+        if self.best is not None and report.objective >= self.best:
+            return False
+        self.best = report.objective
+        return True
+
+
+def _repair_reports(
+    progress: Callable[[SearchProgress], None] | None, total: int
+) -> Callable[[int], None] | None:
+    """A callback for repair's stages that reports the visits served as ``"repair"``
+    progress, or None without a display."""
+    if progress is None:
+        return None
+
+    def on_served(served: int) -> None:
+        progress(SearchProgress(0.0, 0, None, served, total, "repair"))
+
+    return on_served
 
 
 def _ils_share(problem: Problem, candidates: int, time_limit_s: float) -> float:

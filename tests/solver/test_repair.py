@@ -606,7 +606,8 @@ def test_any_proposal_becomes_routes_the_model_accepts(
         return  # breaks that can never all be taken: refused before any search
     pre, proposed = drawn
     build = build_model(p, m, pre, 0)
-    routes, left_out = warm_routes(p, m, build, proposed, pre.allowed)
+    stages: list[int] = []
+    routes, left_out = warm_routes(p, m, build, proposed, pre.allowed, on_served=stages.append)
     served = [
         build.node_visits[n]
         for nodes in routes.values()
@@ -614,6 +615,8 @@ def test_any_proposal_becomes_routes_the_model_accepts(
         if n < len(build.node_visits)
     ]
     assert len(served) == len(set(served))
+    # One report per stage, the last one of the routes returned.
+    assert len(stages) == (4 if repair.FINAL_TURN else 3) and stages[-1] == len(served)
     assert 0 <= left_out <= sum(len(vs) for vs in proposed.values())
     for k, nodes in routes.items():
         for n in nodes:

@@ -10,7 +10,7 @@ from dispatch.errors import InputError
 from dispatch.geo.matrix import CongestionProfile, HaversineProvider, TravelMatrix
 from dispatch.model import Break, Problem, TimeWindow
 from dispatch.plan import Plan, Reason
-from dispatch.solver import SearchProgress, search, solve
+from dispatch.solver import SearchProgress, repair, search, solve
 from dispatch.solver.build import build_model
 from dispatch.solver.presolve import presolve
 from dispatch.solver.search import (
@@ -94,19 +94,24 @@ def test_solver_facts_are_reported(district: tuple[Problem, TravelMatrix]) -> No
 
 def test_progress_reports_improving_solutions(district: tuple[Problem, TravelMatrix]) -> None:
     """The proposal phase reports first, serving more each time, without an objective where
-    it does not know every rule; the model's reports then improve strictly and the last one
-    matches the returned plan."""
+    it does not know every rule; repair then reports each of its stages; the model's reports
+    then improve strictly and the last one matches the returned plan."""
     p, m = district
     seen: list[SearchProgress] = []
     plan = solve(p, m, solution_limit=25, progress=seen.append)
     phases = [r.phase for r in seen]
-    assert "proposal" in phases and phases[-1] == "model"
-    assert phases == sorted(phases, key=["proposal", "model"].index)
+    assert "proposal" in phases and "repair" in phases and phases[-1] == "model"
+    assert phases == sorted(phases, key=["proposal", "repair", "model"].index)
     proposals = [r for r in seen if r.phase == "proposal"]
     assert all(r.objective is None for r in proposals)  # offices and breaks: not the model's
-    assert all(r.solutions == 0 for r in proposals)  # proposals, not the model's solutions
+    stages = [r for r in seen if r.phase != "model"]
+    assert all(r.solutions == 0 for r in stages)  # not the model's solutions
     served = [r.served for r in proposals]
     assert served == sorted(served) and len(set(served)) == len(served)
+    # Every stage of repair is shown, one proposal on each clock (see the facts test above).
+    repairs = [r for r in seen if r.phase == "repair"]
+    assert len(repairs) == 2 * (4 if repair.FINAL_TURN else 3)
+    assert all(r.objective is None and 0 < r.served <= len(p.visits) for r in repairs)
     objectives = [r.objective for r in seen if r.phase == "model"]
     assert objectives == sorted(objectives, reverse=True)
     assert len(set(objectives)) == len(objectives)
@@ -127,7 +132,9 @@ def test_progress_of_an_exact_proposal_has_the_model_objective() -> None:
     seen: list[SearchProgress] = []
     solve(p, m, solution_limit=25, progress=seen.append)
     assert any(r.phase == "proposal" for r in seen)
-    objectives = [r.objective for r in seen]
+    # Repair's stages have no objective of their own; every other report has the model's.
+    assert any(r.phase == "repair" for r in seen)
+    objectives = [r.objective for r in seen if r.phase != "repair"]
     assert None not in objectives
     assert objectives == sorted(objectives, reverse=True)
     assert len(set(objectives)) == len(objectives)
