@@ -464,7 +464,7 @@ class _Improving:
     """Forwards only strictly improving reports, with one clock and one solution count across
     the ILS and OR-Tools phases. A report without an objective (a proposal that does not know
     every rule) improves by serving more, only until the model reports, and is not counted as
-    a solution."""
+    a solution. Repair's stage reports are always forwarded and never counted."""
 
     def __init__(self, progress: Callable[[SearchProgress], None], started_s: float) -> None:
         self.progress = progress
