@@ -40,11 +40,8 @@ def format_progress(report: ProgressReport) -> str:
     and objective."""
     objective = "-" if report.objective is None else f"{report.objective:,}"
     pct = 100.0 * report.served / report.total if report.total else 100.0
-    stage = (
-        report.phase
-        if report.phase in ("proposal", "repair")
-        else f"solutions {report.solutions:>5}"
-    )
+    # Only the model's phase counts solutions; the phases before it are named instead.
+    stage = f"solutions {report.solutions:>5}" if report.phase == "model" else report.phase
     return (
         f"{report.elapsed_s:6.1f}s  {stage:<15}  "
         f"served {report.served}/{report.total} ({pct:.1f}%)  objective {objective}"
