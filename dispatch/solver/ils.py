@@ -168,6 +168,26 @@ SCARCE_RESERVE_S = 300
 # 988 and 991 against 997, 996, 994 and 993.
 POLISH_AFTER_SHARE = 0.7
 POLISH_MIN_ITERATIONS_PER_CLIENT = 60
+# Where the search has too few iterations to converge (not polishes), a scarce visit still out
+# halfway is seldom served later: the plain 1000-visit day of seed 3 left out two female
+# requests only agents A23 and A40 may take, and VROOM, which serves them, has A40 work in
+# another part of the district (none of its visits the same): serving them takes moving a whole
+# day's route, which no small step of the search does. So once past RAISE_AFTER_SHARE of its
+# time (or iterations) with a scarce visit out, the search goes on from its best with every
+# visit it serves kept (required), the agents who may serve a scarce visit still out paying
+# RAISED_RESERVE_S for every other visit, and the others their travel alone. Only where the
+# proposal is the whole problem (ils_is_exact). Whole solves, synth.generate(1000, 60,
+# features=False), seeds 0-3, two runs at a time on a 2-core machine, served / travel h:
+# - at 30 s: 1000/64.2, 1000/70.3, 1000/77.4 and 999/82.1 against 999/63.2, 1000/65.0, 997/71.1
+#   and 996/81.7;
+# - at 60 s: 1000/59.9, 1000/63.0, 1000/67.5 and 1000/76.4 against 1000/59.7, 1000/62.6,
+#   999/68.1 and 999/69.9.
+# Going on so from halfway whatever was out (another batch) served 1000 in all eight runs (30 s:
+# 65.2, 74.8, 74.5 and 84.0 h; 60 s: 58.3, 62.0, 68.9 and 74.7 h) against 999, 1000, 999, 996
+# and 1000, 1000, 1000, 998; a raised reserve of 900 s from the start of the proposal served
+# more too but rode up to 90.7 h on these days.
+RAISE_AFTER_SHARE = 0.5
+RAISED_RESERVE_S = 900
 # PyVRP iterations a second times the square root of the clients, on synth.generate days with
 # every field rule (2-core machine, two runs at a time), measured with PyVRP's default of 50
 # neighbours: about 600 a second at 1000 visits and 1250 at 300. The search now makes fewer
@@ -241,6 +261,9 @@ class _Adapter:
     spare_prizes: int  # prizes that stay uncollected in any solution (see _BestWatcher)
     # profile -> the clients of scarce visits it may serve, for profiles charged a reserve
     reserve_clients: dict[int, frozenset[int]]
+    servable: list[frozenset[int]]  # profile -> the candidates (indices) it may serve
+    scarce: frozenset[int]  # the scarce candidates (indices)
+    candidate_clients: list[list[int]]  # candidate index -> its clients (one per booked slot)
 
 
 def _via_offices(
@@ -283,15 +306,20 @@ def scarce_candidates(
 
 
 def _with_reserve(
-    travel: npt.NDArray[np.int64], servable: frozenset[int], scarce: frozenset[int], n_depots: int
+    travel: npt.NDArray[np.int64],
+    servable: frozenset[int],
+    scarce: frozenset[int],
+    n_depots: int,
+    reserve_s: int = SCARCE_RESERVE_S,
 ) -> npt.NDArray[np.int64]:
-    """The proposal's cost matrix for a profile: its travel, plus :data:`SCARCE_RESERVE_S` on
-    the ride into each visit that is not scarce when the profile may serve a scarce one."""
+    """The proposal's cost matrix for a profile: its travel, plus ``reserve_s``
+    (:data:`SCARCE_RESERVE_S`) on the ride into each visit that is not scarce when the profile
+    may serve a scarce one."""
     if servable.isdisjoint(scarce):
         return travel
     common = [n_depots + k for k in sorted(servable - scarce)]
     cost = travel.copy()
-    cost[:, common] += SCARCE_RESERVE_S
+    cost[:, common] += reserve_s
     cost[common, common] = 0  # the diagonal
     return cost
 
@@ -488,27 +516,79 @@ def _build(
         profile: frozenset(c for k in ks for c in candidate_clients[k])
         for profile, ks in reserve_candidates.items()
     }
-    return _Adapter(data, client_visit, type_agents, spare_prizes, reserve_clients)
+    profile_servable = [ks for _, ks in profile_key]
+    return _Adapter(
+        data,
+        client_visit,
+        type_agents,
+        spare_prizes,
+        reserve_clients,
+        profile_servable,
+        scarce,
+        candidate_clients,
+    )
 
 
 class _BestWatcher(pyvrp.IteratedLocalSearchCallbacks):
-    """Passes each new best feasible solution's objective (travel plus the prizes left
-    uncollected, as the OR-Tools model counts it) and number of visits served to ``on_best``."""
+    """Watches each new best feasible solution: passes its objective (travel plus the prizes
+    left uncollected, as the OR-Tools model counts it) and number of visits served to
+    ``on_best`` when given, and notes whether it leaves a scarce visit out (``scarce_out``; each
+    of ``scarce_clients`` holds one scarce visit's clients, one per booked slot)."""
 
-    def __init__(self, on_best: Callable[[int, int], None], spare_prizes: int) -> None:
+    def __init__(
+        self,
+        on_best: Callable[[int, int], None] | None,
+        spare_prizes: int,
+        scarce_clients: Sequence[Sequence[int]] = (),
+    ) -> None:
         super().__init__()
         self.on_best_cb = on_best
         # A visit with k booked slots is k clients of one group, so its other k - 1 prizes stay
         # uncollected whether or not it is served: a constant to take off.
         self.spare_prizes = spare_prizes
+        self.scarce_clients = scarce_clients
+        self.scarce_out = False
+
+    def on_start(self, ils: pyvrp.IteratedLocalSearch) -> None:
+        # The search's first solution is its first best, without a call to on_best.
+        self._note_scarce(ils.initial_solution)
 
     def on_best(self, best: pyvrp.Solution) -> None:
-        if best.is_feasible():
+        if not best.is_feasible():
+            return
+        self._note_scarce(best)
+        if self.on_best_cb is not None:
             dropped = int(best.uncollected_prizes()) - self.spare_prizes
             # Travel from the duration matrices: the cost matrices hold the reserve for
             # scarce visits (SCARCE_RESERVE_S), which the full model does not charge.
             travel_s = sum(route.travel_duration() for route in best.routes())
             self.on_best_cb(int(travel_s) + dropped, int(best.num_clients()))
+
+    def _note_scarce(self, best: pyvrp.Solution) -> None:
+        if self.scarce_clients and best.is_feasible():
+            unplanned = {activity.idx for activity in best.unplanned()}
+            self.scarce_out = any(unplanned.issuperset(cs) for cs in self.scarce_clients)
+
+
+class _ScarceOut:
+    """A stopping criterion: the best leaves a scarce visit out (``watcher.scarce_out``) once
+    past ``after_s`` (a ``time.perf_counter()`` reading), or, when ``after_iterations`` is given,
+    past that many iterations instead, so that a search capped by iterations stops at the same
+    place on every run."""
+
+    def __init__(self, watcher: _BestWatcher, after_s: float, after_iterations: int | None):
+        self.watcher = watcher
+        self.after_s = after_s
+        self.after_iterations = after_iterations
+        self.iterations = 0
+
+    def __call__(self, best_cost: float) -> bool:
+        self.iterations += 1
+        if self.after_iterations is not None:
+            past = self.iterations >= self.after_iterations
+        else:
+            past = time.perf_counter() >= self.after_s
+        return past and self.watcher.scarce_out
 
 
 class _Deadline:
@@ -691,26 +771,31 @@ def ils_routes(
         and bool(adapter.reserve_clients)
         and polishes(len(candidates), time_limit_s, max_iterations)
     )
+    # Too few iterations to polish: the reserve is raised instead, if a scarce visit is still
+    # out past RAISE_AFTER_SHARE (see RAISED_RESERVE_S).
+    raises = ils_is_exact(problem) and bool(adapter.reserve_clients) and not polish
+    scarce_clients = [adapter.candidate_clients[k] for k in sorted(adapter.scarce)]
+    watcher = _BestWatcher(on_best, adapter.spare_prizes, scarce_clients if raises else ())
     share = POLISH_AFTER_SHARE if polish else 1.0
     criteria: list[StoppingCriterion] = [_Deadline(built_s + share * left_s)]
     if max_iterations is not None:
         criteria.append(MaxIterations(math.ceil(share * max_iterations)))
     if stall_iterations is not None:
         criteria.append(_Stalled(stall_iterations, left_s / 2))
+    if raises:
+        after_iterations = (
+            None if max_iterations is None else math.ceil(RAISE_AFTER_SHARE * max_iterations)
+        )
+        criteria.append(_ScarceOut(watcher, built_s + RAISE_AFTER_SHARE * left_s, after_iterations))
     stop = MultipleCriteria(criteria)
     defaults = pyvrp.SolveParams()
-    callbacks = (
-        pyvrp.IteratedLocalSearchCallbacks()
-        if on_best is None
-        else _BestWatcher(on_best, adapter.spare_prizes)
-    )
     ils = pyvrp.IteratedLocalSearchParams(
         num_iters_no_improvement=defaults.ils.num_iters_no_improvement,
         history_length=history_length(
             len(candidates), left_s, max_iterations, plain=keeps_pyvrp_settings(problem)
         ),
         exhaustive_on_best=defaults.ils.exhaustive_on_best,
-        callbacks=callbacks,
+        callbacks=watcher,
     )
     params = pyvrp.SolveParams(
         ils=ils,
@@ -728,11 +813,11 @@ def ils_routes(
         )
         best = result.best
         iterations = int(result.num_iterations)
-        if polish and best.is_feasible():
+        if best.is_feasible() and (polish or (raises and watcher.scarce_out)):
             criteria = [_Deadline(started_s + time_limit_s)]
             if max_iterations is not None:
                 criteria.append(MaxIterations(max(0, max_iterations - iterations)))
-            data = _polish_data(adapter, best)
+            data = _polish_data(adapter, best, None if polish else RAISED_RESERVE_S)
             start = pyvrp.Solution(
                 data,
                 [
@@ -777,10 +862,13 @@ def _clients_of(route: pyvrp.Route) -> list[int]:
     return [act.idx for act in route.schedule() if act.type == pyvrp.ActivityType.CLIENT]
 
 
-def _polish_data(adapter: _Adapter, best: pyvrp.Solution) -> pyvrp.ProblemData:
+def _polish_data(
+    adapter: _Adapter, best: pyvrp.Solution, raised_s: int | None = None
+) -> pyvrp.ProblemData:
     """The proposal's problem for going on from ``best`` on the true travel: every visit
     ``best`` serves is required (a visit of several slots by its group), and only a profile
-    that may serve a scarce visit ``best`` leaves out keeps its reserve."""
+    that may serve a scarce visit ``best`` leaves out keeps its reserve, raised to ``raised_s``
+    when given (see :data:`RAISED_RESERVE_S`)."""
     data = adapter.data
     served = {c for route in best.routes() for c in _clients_of(route)}
     served_groups = {data.client(c).group for c in served} - {None}
@@ -809,10 +897,16 @@ def _polish_data(adapter: _Adapter, best: pyvrp.Solution) -> pyvrp.ProblemData:
         pyvrp.ClientGroup(list(group.clients), required=group.required or g in served_groups)
         for g, group in enumerate(data.groups())
     ]
-    distances = [
-        data.distance_matrix(profile)
-        if not adapter.reserve_clients.get(profile, frozenset()).isdisjoint(waiting)
-        else data.duration_matrix(profile)
-        for profile in range(data.num_profiles)
-    ]
+    distances: list[Any] = []  # PyVRP's stubs type matrices loosely
+    for profile in range(data.num_profiles):
+        if adapter.reserve_clients.get(profile, frozenset()).isdisjoint(waiting):
+            distances.append(data.duration_matrix(profile))
+        elif raised_s is None:
+            distances.append(data.distance_matrix(profile))
+        else:
+            travel = np.asarray(data.duration_matrix(profile), dtype=np.int64)
+            servable = adapter.servable[profile]
+            distances.append(
+                _with_reserve(travel, servable, adapter.scarce, data.num_depots, raised_s)
+            )
     return data.replace(clients=clients, groups=groups, distance_matrices=distances)
