@@ -18,7 +18,9 @@ keeps improving. What PyVRP is told here is a faithful subset of the problem:
   :data:`SCARCE_RESERVE_S` more in the objective for each other visit it takes, so its day
   keeps room for those visits; where the proposal is the whole problem and the search has
   time enough (:func:`polishes`), it goes on for its last part from its best on the travel
-  alone, keeping every visit it serves;
+  alone, keeping every visit it serves; where it has not, and a scarce visit is still out
+  halfway, it goes on from its best keeping every visit it serves, with the reserve raised
+  (:data:`RAISED_RESERVE_S`) for the agents who may serve the visits still out;
 - breaks are not placed: each agent's route may only last its shift minus its breaks (a
   break that must start before the shift delays the start instead). With a :class:`LunchFold`
   the break most agents owe is cut out of the clock instead: every time after its window opens
