@@ -757,7 +757,9 @@ def ils_routes(
     search, once half its time is over, after that many iterations without a better solution.
     Where the proposal is the whole problem (:func:`ils_is_exact`), the reserve for scarce
     visits applies and :func:`polishes` says so, it has :data:`POLISH_AFTER_SHARE` of the time
-    and iterations; the rest goes on from its best without it (:func:`_polish_data`).
+    and iterations; the rest goes on from its best without it (:func:`_polish_data`). Where it
+    does not polish, a scarce visit still out past :data:`RAISE_AFTER_SHARE` ends that part
+    early, and the rest goes on with the reserve raised instead (:data:`RAISED_RESERVE_S`).
     Returns ``None`` when the problem is too large to hand over.
     """
     if not candidates or not problem.agents:
