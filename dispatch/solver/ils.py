@@ -770,16 +770,15 @@ def ils_routes(
         return None
     built_s = time.perf_counter()
     left_s = time_limit_s - (built_s - started_s)
-    polish = (
-        ils_is_exact(problem)
-        and bool(adapter.reserve_clients)
-        and polishes(len(candidates), time_limit_s, max_iterations)
-    )
+    reserved = ils_is_exact(problem) and bool(adapter.reserve_clients)
+    polish = reserved and polishes(len(candidates), time_limit_s, max_iterations)
     # Too few iterations to polish: the reserve is raised instead, if a scarce visit is still
     # out past RAISE_AFTER_SHARE (see RAISED_RESERVE_S).
-    raises = ils_is_exact(problem) and bool(adapter.reserve_clients) and not polish
-    scarce_clients = [adapter.candidate_clients[k] for k in sorted(adapter.scarce)]
-    watcher = _BestWatcher(on_best, adapter.spare_prizes, scarce_clients if raises else ())
+    raises = reserved and not polish
+    scarce_clients = (
+        [adapter.candidate_clients[k] for k in sorted(adapter.scarce)] if raises else []
+    )
+    watcher = _BestWatcher(on_best, adapter.spare_prizes, scarce_clients)
     share = POLISH_AFTER_SHARE if polish else 1.0
     criteria: list[StoppingCriterion] = [_Deadline(built_s + share * left_s)]
     if max_iterations is not None:
