@@ -18,9 +18,7 @@ keeps improving. What PyVRP is told here is a faithful subset of the problem:
   :data:`SCARCE_RESERVE_S` more in the objective for each other visit it takes, so its day
   keeps room for those visits; where the proposal is the whole problem and the search has
   time enough (:func:`polishes`), it goes on for its last part from its best on the travel
-  alone, keeping every visit it serves; where it has not, and a scarce visit is still out
-  halfway, it goes on from its best keeping every visit it serves, with the reserve raised
-  (:data:`RAISED_RESERVE_S`) for the agents who may serve the visits still out;
+  alone, keeping every visit it serves;
 - breaks are not placed: each agent's route may only last its shift minus its breaks (a
   break that must start before the shift delays the start instead). With a :class:`LunchFold`
   the break most agents owe is cut out of the clock instead: every time after its window opens
@@ -170,26 +168,6 @@ SCARCE_RESERVE_S = 300
 # 988 and 991 against 997, 996, 994 and 993.
 POLISH_AFTER_SHARE = 0.7
 POLISH_MIN_ITERATIONS_PER_CLIENT = 60
-# Where the search has too few iterations to converge (not polishes), a scarce visit still out
-# halfway is seldom served later: the plain 1000-visit day of seed 3 left out two female
-# requests only agents A23 and A40 may take, and VROOM, which serves them, has A40 work in
-# another part of the district (none of its visits the same): serving them takes moving a whole
-# day's route, which no small step of the search does. So once past RAISE_AFTER_SHARE of its
-# time (or iterations) with a scarce visit out, the search goes on from its best with every
-# visit it serves kept (required), the agents who may serve a scarce visit still out paying
-# RAISED_RESERVE_S for every other visit, and the others their travel alone. Only where the
-# proposal is the whole problem (ils_is_exact). Whole solves, synth.generate(1000, 60,
-# features=False), seeds 0-3, two runs at a time on a 2-core machine, served / travel h:
-# - at 30 s: 1000/64.2, 1000/70.3, 1000/77.4 and 999/82.1 against 999/63.2, 1000/65.0, 997/71.1
-#   and 996/81.7;
-# - at 60 s: 1000/59.9, 1000/63.0, 1000/67.5 and 1000/76.4 against 1000/59.7, 1000/62.6,
-#   999/68.1 and 999/69.9.
-# Going on so from halfway whatever was out (another batch) served 1000 in all eight runs (30 s:
-# 65.2, 74.8, 74.5 and 84.0 h; 60 s: 58.3, 62.0, 68.9 and 74.7 h) against 999, 1000, 999, 996
-# and 1000, 1000, 1000, 998; a raised reserve of 900 s from the start of the proposal served
-# more too but rode up to 90.7 h on these days.
-RAISE_AFTER_SHARE = 0.5
-RAISED_RESERVE_S = 900
 # PyVRP iterations a second times the square root of the clients, on synth.generate days with
 # every field rule (2-core machine, two runs at a time), measured with PyVRP's default of 50
 # neighbours: about 600 a second at 1000 visits and 1250 at 300. The search now makes fewer
@@ -263,9 +241,6 @@ class _Adapter:
     spare_prizes: int  # prizes that stay uncollected in any solution (see _BestWatcher)
     # profile -> the clients of scarce visits it may serve, for profiles charged a reserve
     reserve_clients: dict[int, frozenset[int]]
-    servable: list[frozenset[int]]  # profile -> the candidates (indices) it may serve
-    scarce: frozenset[int]  # the scarce candidates (indices)
-    candidate_clients: list[list[int]]  # candidate index -> its clients (one per booked slot)
 
 
 def _via_offices(
@@ -308,20 +283,15 @@ def scarce_candidates(
 
 
 def _with_reserve(
-    travel: npt.NDArray[np.int64],
-    servable: frozenset[int],
-    scarce: frozenset[int],
-    n_depots: int,
-    reserve_s: int = SCARCE_RESERVE_S,
+    travel: npt.NDArray[np.int64], servable: frozenset[int], scarce: frozenset[int], n_depots: int
 ) -> npt.NDArray[np.int64]:
-    """The proposal's cost matrix for a profile: its travel, plus ``reserve_s``
-    (:data:`SCARCE_RESERVE_S`) on the ride into each visit that is not scarce when the profile
-    may serve a scarce one."""
+    """The proposal's cost matrix for a profile: its travel, plus :data:`SCARCE_RESERVE_S` on
+    the ride into each visit that is not scarce when the profile may serve a scarce one."""
     if servable.isdisjoint(scarce):
         return travel
     common = [n_depots + k for k in sorted(servable - scarce)]
     cost = travel.copy()
-    cost[:, common] += reserve_s
+    cost[:, common] += SCARCE_RESERVE_S
     cost[common, common] = 0  # the diagonal
     return cost
 
@@ -518,79 +488,27 @@ def _build(
         profile: frozenset(c for k in ks for c in candidate_clients[k])
         for profile, ks in reserve_candidates.items()
     }
-    profile_servable = [ks for _, ks in profile_key]
-    return _Adapter(
-        data,
-        client_visit,
-        type_agents,
-        spare_prizes,
-        reserve_clients,
-        profile_servable,
-        scarce,
-        candidate_clients,
-    )
+    return _Adapter(data, client_visit, type_agents, spare_prizes, reserve_clients)
 
 
 class _BestWatcher(pyvrp.IteratedLocalSearchCallbacks):
-    """Watches each new best feasible solution: passes its objective (travel plus the prizes
-    left uncollected, as the OR-Tools model counts it) and number of visits served to
-    ``on_best`` when given, and notes whether it leaves a scarce visit out (``scarce_out``; each
-    of ``scarce_clients`` holds one scarce visit's clients, one per booked slot)."""
+    """Passes each new best feasible solution's objective (travel plus the prizes left
+    uncollected, as the OR-Tools model counts it) and number of visits served to ``on_best``."""
 
-    def __init__(
-        self,
-        on_best: Callable[[int, int], None] | None,
-        spare_prizes: int,
-        scarce_clients: Sequence[Sequence[int]] = (),
-    ) -> None:
+    def __init__(self, on_best: Callable[[int, int], None], spare_prizes: int) -> None:
         super().__init__()
         self.on_best_cb = on_best
         # A visit with k booked slots is k clients of one group, so its other k - 1 prizes stay
         # uncollected whether or not it is served: a constant to take off.
         self.spare_prizes = spare_prizes
-        self.scarce_clients = scarce_clients
-        self.scarce_out = False
-
-    def on_start(self, ils: pyvrp.IteratedLocalSearch) -> None:
-        # The search's first solution is its first best, without a call to on_best.
-        self._note_scarce(ils.initial_solution)
 
     def on_best(self, best: pyvrp.Solution) -> None:
-        if not best.is_feasible():
-            return
-        self._note_scarce(best)
-        if self.on_best_cb is not None:
+        if best.is_feasible():
             dropped = int(best.uncollected_prizes()) - self.spare_prizes
             # Travel from the duration matrices: the cost matrices hold the reserve for
             # scarce visits (SCARCE_RESERVE_S), which the full model does not charge.
             travel_s = sum(route.travel_duration() for route in best.routes())
             self.on_best_cb(int(travel_s) + dropped, int(best.num_clients()))
-
-    def _note_scarce(self, best: pyvrp.Solution) -> None:
-        if self.scarce_clients and best.is_feasible():
-            unplanned = {activity.idx for activity in best.unplanned()}
-            self.scarce_out = any(unplanned.issuperset(cs) for cs in self.scarce_clients)
-
-
-class _ScarceOut:
-    """A stopping criterion: the best leaves a scarce visit out (``watcher.scarce_out``) once
-    past ``after_s`` (a ``time.perf_counter()`` reading), or, when ``after_iterations`` is given,
-    past that many iterations instead, so that a search capped by iterations stops at the same
-    place on every run."""
-
-    def __init__(self, watcher: _BestWatcher, after_s: float, after_iterations: int | None):
-        self.watcher = watcher
-        self.after_s = after_s
-        self.after_iterations = after_iterations
-        self.iterations = 0
-
-    def __call__(self, best_cost: float) -> bool:
-        self.iterations += 1
-        if self.after_iterations is not None:
-            past = self.iterations >= self.after_iterations
-        else:
-            past = time.perf_counter() >= self.after_s
-        return past and self.watcher.scarce_out
 
 
 class _Deadline:
@@ -757,9 +675,7 @@ def ils_routes(
     search, once half its time is over, after that many iterations without a better solution.
     Where the proposal is the whole problem (:func:`ils_is_exact`), the reserve for scarce
     visits applies and :func:`polishes` says so, it has :data:`POLISH_AFTER_SHARE` of the time
-    and iterations; the rest goes on from its best without it (:func:`_polish_data`). Where it
-    does not polish, a scarce visit still out past :data:`RAISE_AFTER_SHARE` ends that part
-    early, and the rest goes on with the reserve raised instead (:data:`RAISED_RESERVE_S`).
+    and iterations; the rest goes on from its best without it (:func:`_polish_data`).
     Returns ``None`` when the problem is too large to hand over.
     """
     if not candidates or not problem.agents:
@@ -770,35 +686,31 @@ def ils_routes(
         return None
     built_s = time.perf_counter()
     left_s = time_limit_s - (built_s - started_s)
-    reserved = ils_is_exact(problem) and bool(adapter.reserve_clients)
-    polish = reserved and polishes(len(candidates), time_limit_s, max_iterations)
-    # Too few iterations to polish: the reserve is raised instead, if a scarce visit is still
-    # out past RAISE_AFTER_SHARE (see RAISED_RESERVE_S).
-    raises = reserved and not polish
-    scarce_clients = (
-        [adapter.candidate_clients[k] for k in sorted(adapter.scarce)] if raises else []
+    polish = (
+        ils_is_exact(problem)
+        and bool(adapter.reserve_clients)
+        and polishes(len(candidates), time_limit_s, max_iterations)
     )
-    watcher = _BestWatcher(on_best, adapter.spare_prizes, scarce_clients)
     share = POLISH_AFTER_SHARE if polish else 1.0
     criteria: list[StoppingCriterion] = [_Deadline(built_s + share * left_s)]
     if max_iterations is not None:
         criteria.append(MaxIterations(math.ceil(share * max_iterations)))
     if stall_iterations is not None:
         criteria.append(_Stalled(stall_iterations, left_s / 2))
-    if raises:
-        after_iterations = (
-            None if max_iterations is None else math.ceil(RAISE_AFTER_SHARE * max_iterations)
-        )
-        criteria.append(_ScarceOut(watcher, built_s + RAISE_AFTER_SHARE * left_s, after_iterations))
     stop = MultipleCriteria(criteria)
     defaults = pyvrp.SolveParams()
+    callbacks = (
+        pyvrp.IteratedLocalSearchCallbacks()
+        if on_best is None
+        else _BestWatcher(on_best, adapter.spare_prizes)
+    )
     ils = pyvrp.IteratedLocalSearchParams(
         num_iters_no_improvement=defaults.ils.num_iters_no_improvement,
         history_length=history_length(
             len(candidates), left_s, max_iterations, plain=keeps_pyvrp_settings(problem)
         ),
         exhaustive_on_best=defaults.ils.exhaustive_on_best,
-        callbacks=watcher,
+        callbacks=callbacks,
     )
     params = pyvrp.SolveParams(
         ils=ils,
@@ -816,11 +728,11 @@ def ils_routes(
         )
         best = result.best
         iterations = int(result.num_iterations)
-        if best.is_feasible() and (polish or (raises and watcher.scarce_out)):
+        if polish and best.is_feasible():
             criteria = [_Deadline(started_s + time_limit_s)]
             if max_iterations is not None:
                 criteria.append(MaxIterations(max(0, max_iterations - iterations)))
-            data = _polish_data(adapter, best, None if polish else RAISED_RESERVE_S)
+            data = _polish_data(adapter, best)
             start = pyvrp.Solution(
                 data,
                 [
@@ -865,13 +777,10 @@ def _clients_of(route: pyvrp.Route) -> list[int]:
     return [act.idx for act in route.schedule() if act.type == pyvrp.ActivityType.CLIENT]
 
 
-def _polish_data(
-    adapter: _Adapter, best: pyvrp.Solution, raised_s: int | None = None
-) -> pyvrp.ProblemData:
+def _polish_data(adapter: _Adapter, best: pyvrp.Solution) -> pyvrp.ProblemData:
     """The proposal's problem for going on from ``best`` on the true travel: every visit
     ``best`` serves is required (a visit of several slots by its group), and only a profile
-    that may serve a scarce visit ``best`` leaves out keeps its reserve, raised to ``raised_s``
-    when given (see :data:`RAISED_RESERVE_S`)."""
+    that may serve a scarce visit ``best`` leaves out keeps its reserve."""
     data = adapter.data
     served = {c for route in best.routes() for c in _clients_of(route)}
     served_groups = {data.client(c).group for c in served} - {None}
@@ -900,16 +809,10 @@ def _polish_data(
         pyvrp.ClientGroup(list(group.clients), required=group.required or g in served_groups)
         for g, group in enumerate(data.groups())
     ]
-    distances: list[Any] = []  # PyVRP's stubs type matrices loosely
-    for profile in range(data.num_profiles):
-        if adapter.reserve_clients.get(profile, frozenset()).isdisjoint(waiting):
-            distances.append(data.duration_matrix(profile))
-        elif raised_s is None:
-            distances.append(data.distance_matrix(profile))
-        else:
-            travel = np.asarray(data.duration_matrix(profile), dtype=np.int64)
-            servable = adapter.servable[profile]
-            distances.append(
-                _with_reserve(travel, servable, adapter.scarce, data.num_depots, raised_s)
-            )
+    distances = [
+        data.distance_matrix(profile)
+        if not adapter.reserve_clients.get(profile, frozenset()).isdisjoint(waiting)
+        else data.duration_matrix(profile)
+        for profile in range(data.num_profiles)
+    ]
     return data.replace(clients=clients, groups=groups, distance_matrices=distances)

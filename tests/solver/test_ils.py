@@ -20,7 +20,6 @@ from dispatch.solver.ils import (
     NUM_NEIGHBOURS_INEXACT,
     PENALTY_UPDATE_ITERATIONS,
     PYVRP_HISTORY,
-    RAISED_RESERVE_S,
     SCARCE_RESERVE_S,
     LunchFold,
     history_length,
@@ -429,88 +428,6 @@ def test_going_on_keeps_the_reserve_while_a_scarce_visit_is_left_out() -> None:
     all_in = going_on(pinned)
     for q in range(all_in.num_profiles):
         assert (all_in.distance_matrix(q) == all_in.duration_matrix(q)).all()
-
-
-def test_going_on_with_a_raised_reserve_charges_it_where_a_scarce_visit_is_out() -> None:
-    """Raised, the reserve is RAISED_RESERVE_S on the ride into every visit that is not scarce,
-    for the profile that may serve the scarce visit left out only; the rest ride their travel."""
-    p = spread_pinned_day()
-    m = HaversineProvider().matrix(p.locations())
-    pre = presolve(p, m)
-    adapter = ils._build(
-        p, m, pre.candidates, pre.allowed, ils_prizes(p, pre.candidates), fold=None
-    )
-    assert adapter is not None
-    data = adapter.data
-    visit_of = [p.visits[v].id for v in adapter.client_visit]
-    commons = [c for c, v in enumerate(visit_of) if v.startswith("v")]
-    pinned = [c for c, v in enumerate(visit_of) if v.startswith("p")]
-    a0_type = next(t for t, ags in enumerate(adapter.type_agents) if 0 in ags)
-    a0_profile = data.vehicle_type(a0_type).profile
-    other_type = next(t for t, ags in enumerate(adapter.type_agents) if 0 not in ags)
-    best = pyvrp.Solution(
-        data,
-        [pyvrp.Route(data, pinned[:1], a0_type), pyvrp.Route(data, commons, other_type)],
-    )
-    raised = ils._polish_data(adapter, best, RAISED_RESERVE_S)
-    into_commons = [data.client(c).location for c in commons]
-    for q in range(raised.num_profiles):
-        extra = raised.distance_matrix(q) - raised.duration_matrix(q)
-        if q == a0_profile:
-            assert (extra[:, into_commons] == RAISED_RESERVE_S).sum() == len(into_commons) * (
-                data.num_locations - 1
-            )
-            assert (extra[:, [data.client(c).location for c in pinned]] == 0).all()
-        else:
-            assert (extra == 0).all()
-    required = {c for c in range(raised.num_clients) if raised.client(c).required}
-    assert required == {pinned[0], *commons}
-
-
-def crowded_pinned_day() -> Problem:
-    """Six agents at one depot; a0's three pinned visits all booked for 09:00-09:05 and over
-    five kilometres apart, so that at most one of them can ever be served; nine visits any agent
-    may take."""
-    agents = [agent(f"a{i}") for i in range(6)]
-    at = [Location(ORIGIN.lat + 0.05 * i, ORIGIN.lon) for i in range(3)]
-    visits = [
-        visit(f"p{i}", windows=[("09:00", "09:05")], required_agent="a0", location=at[i])
-        for i in range(3)
-    ]
-    visits += [
-        visit(f"v{i}", location=Location(ORIGIN.lat, ORIGIN.lon + 0.01 * i)) for i in range(9)
-    ]
-    return problem(agents, visits)
-
-
-def test_a_large_day_goes_on_with_a_raised_reserve_while_a_scarce_visit_is_out(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Too few iterations to polish, and a scarce visit out past RAISE_AFTER_SHARE: the search
-    goes on from its best, every visit served so far required, the reserve raised for the
-    agent who may serve the visit out; the iterations still add up to the cap, and the same
-    input plans the same way however long each part took."""
-    p = crowded_pinned_day()
-    iterations = 200
-    assert not ils.polishes(len(p.visits), 60.0, iterations)
-    calls, routes = polish_calls(monkeypatch, p, max_iterations=iterations)
-    assert len(calls) == 2
-    (first, _, none), (data, _, start) = calls
-    assert none is None and start is not None
-    before = [first.distance_matrix(q) - first.duration_matrix(q) for q in range(2)]
-    assert max(int(extra.max()) for extra in before) == SCARCE_RESERVE_S
-    served = {c for r in start.routes() for c in ils._clients_of(r)}
-    assert {c for c in range(data.num_clients) if data.client(c).required} == served
-    raised = [
-        q
-        for q in range(data.num_profiles)
-        if (data.distance_matrix(q) - data.duration_matrix(q)).max() == RAISED_RESERVE_S
-    ]
-    assert len(raised) == 1
-    assert sum(len(r) for r in routes.routes.values()) == len(p.visits) - 2
-    assert routes.iterations == iterations
-    again = polish_calls(monkeypatch, p, max_iterations=iterations, late_s=1.0)[1]
-    assert again.routes == routes.routes and again.iterations == iterations
 
 
 def test_solomon_days_have_no_scarce_visit() -> None:
