@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+import pytest
+
 from dispatch.progress import ProgressPrinter, format_progress
 
 
@@ -31,22 +33,15 @@ def test_format_without_objective_or_visits() -> None:
     assert "objective -" in line and "0/0" in line
 
 
-def test_format_of_the_proposal_phase() -> None:
-    """A proposal report names its phase where a model report counts solutions, and keeps the
-    served count in the same column."""
-    proposal = format_progress(Report(2.0, 3, None, 190, 200, "proposal"))
+@pytest.mark.parametrize("phase", ["proposal", "repair"])
+def test_format_of_a_phase_before_the_model(phase: str) -> None:
+    """A proposal or repair report names its phase where a model report counts solutions, and
+    keeps the served count in the same column."""
+    before = format_progress(Report(2.0, 3, None, 190, 200, phase))
     model = format_progress(Report(9.0, 3, 5000, 190, 200))
-    assert "proposal" in proposal and "solutions" not in proposal and "objective -" in proposal
+    assert phase in before and "solutions" not in before and "objective -" in before
     assert "solutions     3" in model
-    assert proposal.index("served") == model.index("served")
-
-
-def test_format_of_the_repair_phase() -> None:
-    """A repair report names its phase, not a solution count, in the same columns."""
-    repair = format_progress(Report(21.0, 4, None, 960, 1000, "repair"))
-    model = format_progress(Report(24.0, 4, 5000, 960, 1000))
-    assert "repair" in repair and "solutions" not in repair and "objective -" in repair
-    assert repair.index("served") == model.index("served")
+    assert before.index("served") == model.index("served")
 
 
 def test_tty_redraws_one_line() -> None:
