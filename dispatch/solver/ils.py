@@ -585,15 +585,19 @@ def ils_prizes(problem: Problem, candidates: Sequence[int]) -> list[int | None]:
     reach feasibility against prizes that large. So the proposal uses prizes worth
     :data:`PRIZE_BASE_S` of travel per normal visit, ``PRIZE_TIER_RATIO`` times more per tier
     up: it still serves before it saves travel and keeps urgent visits over normal ones, and
-    OR-Tools applies the exact order afterwards. Required visits stay hard only where the
-    proposal is the full problem (:func:`ils_is_exact`); elsewhere they get the top prize, so
-    that a rule PyVRP does not know cannot make its whole proposal infeasible.
+    OR-Tools applies the exact order afterwards. Required visits stay hard only on plain VRPTW,
+    where every visit is required (:func:`keeps_pyvrp_settings`); elsewhere they get the top
+    prize, so that required visits that cannot all be served, or a rule PyVRP does not know,
+    cannot make the whole proposal infeasible. On a plain 1000-visit day (synth seed 3, 60
+    agents, 30 s) with its 48 visits at most 10 agents may serve marked required, hard ones
+    left no feasible proposal and the plan served 5 visits; with the top prize it served 997,
+    all 48 among them.
     """
-    exact = ils_is_exact(problem)
+    hard = keeps_pyvrp_settings(problem)
     prizes: list[int | None] = []
     for v in candidates:
         visit = problem.visits[v]
-        if visit.required and exact:
+        if visit.required and hard:
             prizes.append(None)
             continue
         level = 3 if visit.required else PRIORITY_ORDER.index(visit.priority)

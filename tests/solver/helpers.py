@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from dispatch.check import check_plan
 from dispatch.geo.matrix import TravelMatrix
 from dispatch.model import Problem
 from dispatch.plan import Plan, Reason
 from dispatch.solver import solve
+from dispatch.synth import generate
 
 # Enough for the tiny problems here to reach their optimum; keeps every test deterministic.
 SOLUTION_LIMIT = 200
@@ -32,3 +35,14 @@ def order_of(plan: Plan, agent_id: str) -> list[str]:
 def reasons(plan: Plan) -> dict[str, Reason]:
     """Unassigned visit id -> reason."""
     return {u.visit_id: u.reason for u in plan.unassigned}
+
+
+def over_booked(every_visit_required: bool) -> Problem:
+    """A plain 40-visit day for two agents, who cannot serve all of it, with its first 30
+    visits required (or every one of them)."""
+    day = generate(40, 2, seed=3, features=False)
+    visits = tuple(
+        dataclasses.replace(v, required=every_visit_required or i < 30)
+        for i, v in enumerate(day.visits)
+    )
+    return dataclasses.replace(day, visits=visits)

@@ -36,6 +36,7 @@ from dispatch.solver.ils import (
 from dispatch.solver.presolve import presolve
 from dispatch.synth import generate
 from tests.factories import ORIGIN, agent, hm, problem, visit, window
+from tests.solver.helpers import over_booked
 from tests.test_solomon import DATA as SOLOMON
 
 
@@ -437,3 +438,34 @@ def test_solomon_days_have_no_scarce_visit() -> None:
     pre = presolve(p, m)
     assert len(pre.candidates) == 100
     assert not scarce_candidates(pre.allowed, pre.candidates, len(p.agents))
+
+
+def test_required_visits_are_hard_in_the_proposal_only_on_plain_vrptw() -> None:
+    """Where some visits may be left out, a required one gets the top prize instead, so
+    that required visits that cannot all be served do not make the whole proposal
+    infeasible."""
+    for every in (False, True):
+        p = over_booked(every)
+        m = HaversineProvider().matrix(p.locations())
+        pre = presolve(p, m)
+        prizes = ils_prizes(p, pre.candidates)
+        required = [prizes[k] for k, v in enumerate(pre.candidates) if p.visits[v].required]
+        optional = [prizes[k] for k, v in enumerate(pre.candidates) if not p.visits[v].required]
+        assert ils_is_exact(p) and keeps_pyvrp_settings(p) == every
+        if every:
+            assert required and all(prize is None for prize in required)
+        else:
+            top = [prize for prize in required if prize is not None]
+            assert required and len(top) == len(required)
+            assert all(prize is not None and prize < min(top) for prize in optional)
+        routes = ils_routes(
+            p, m, pre.candidates, pre.allowed, prizes, time_limit_s=10.0, max_iterations=200
+        )
+        assert routes is not None
+        # Hard required visits that cannot all be served leave no feasible proposal; with
+        # prizes the two agents serve what they can.
+        assert routes.feasible == (not every)
+        if not every:
+            served = {v for r in routes.routes.values() for v in r}
+            assert len(served) < len(pre.candidates)
+            assert any(p.visits[v].required for v in served)
