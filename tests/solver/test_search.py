@@ -27,7 +27,7 @@ from dispatch.solver.search import (
 )
 from dispatch.synth import generate
 from tests.factories import agent, hm, line_matrix, problem, visit
-from tests.solver.helpers import solved
+from tests.solver.helpers import over_booked, solved
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +79,12 @@ def test_solver_facts_are_reported(district: tuple[Problem, TravelMatrix]) -> No
         "ils_iterations",
         "warm_start_dropped",
         "warm_start_folded",
+        "warm_start_feasible",
         "routes_cut_to_fit",
     }
     assert facts["routes_cut_to_fit"] == 0
     assert facts["warm_start"] == "pyvrp-ils"
+    assert facts["warm_start_feasible"] is True
     # With a solution limit, one proposal on each clock (this day has lunch breaks).
     assert facts["ils_iterations"] == 2 * ILS_ITERATIONS_WHEN_LIMITED
     assert isinstance(facts["warm_start_folded"], bool)
@@ -349,3 +351,18 @@ def test_with_too_little_time_left_to_read_them_the_repaired_routes_are_the_plan
     limited = solve(p, m, time_limit_s=2.0, solution_limit=1)
     assert limited.solver["warm_start"] == "pyvrp-ils"
     assert limited.solver["solutions"] >= 1
+
+
+def test_a_proposal_short_of_its_required_visits_is_still_repaired() -> None:
+    """Where every visit is required but not all can be served, the proposal has no feasible
+    plan; repair still takes its routes and leaves out what does not fit, rather than the
+    model starting from nothing in what is left of the limit."""
+    p = over_booked(every_visit_required=True)
+    m = HaversineProvider().matrix(p.locations())
+    plan = solved(p, m)
+    assert plan.solver["warm_start"] == "pyvrp-ils"
+    assert plan.solver["warm_start_feasible"] is False
+    assert 0 < len(plan.served_ids()) < len(p.visits)
+    assert {u.reason for u in plan.unassigned} <= {Reason.CAPACITY_OR_TIME, Reason.NO_SKILLED_AGENT}
+    # Without a proposal at all the fact says so.
+    assert solve(p, m, time_limit_s=2.0, warm_start=False).solver["warm_start_feasible"] is None
