@@ -571,6 +571,45 @@ def test_the_moves_for_ride_leave_the_last_turn_its_time(monkeypatch: pytest.Mon
     assert moves == [None, None]
 
 
+def test_moves_stop_where_the_time_left_is_for_plain_insertions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each visit out is still offered where it fits, but making room is tried only while the
+    time left before the deadline covers the plain insertions of the visits still queued, at
+    the rate measured so far; a later turn ends at the deadline."""
+    day = two_agent_day(("nadra_biometric",))
+    now_s = [100.0]
+    monkeypatch.setattr(repair, "time", type("Clock", (), {"perf_counter": lambda: now_s[0]}))
+    inserted: list[int] = []
+    made_room: list[int] = []
+
+    def slow_insert(*args: object) -> bool:
+        inserted.append(int(str(args[-1])))
+        now_s[0] += 1.0  # each plain insertion takes a second on this clock, and fails
+        return False
+
+    def room(*args: object) -> bool:
+        made_room.append(int(str(args[4])))
+        return False
+
+    monkeypatch.setattr(repair, "_reinsert", slow_insert)
+    monkeypatch.setattr(repair, "_make_room", room)
+    # Three visits out: after the first insertion (101 s) the other two need 2 s more.
+    repaired(day, TWO_AGENTS, {}, 102.5)
+    assert inserted == [0, 1, 2]  # one turn each, and none after the deadline
+    assert made_room == []
+    inserted.clear()
+    now_s[0] = 100.0
+    repaired(day, TWO_AGENTS, {}, 103.5)
+    # The first turn ends at 103 s; the next starts before the deadline and ends at it.
+    assert inserted == [0, 1, 2, 0]
+    assert made_room == [0, 1, 2]
+    inserted.clear()
+    made_room.clear()
+    repaired(day, TWO_AGENTS, {})  # no deadline: every turn runs
+    assert len(inserted) > 3 and len(made_room) > 3
+
+
 # --- any proposal ----------------------------------------------------------------------------
 
 
