@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -635,12 +636,23 @@ def expected_iterations(
 
 def neighbourhood_params(problem: Problem) -> NeighbourhoodParams:
     """PyVRP's granular neighbourhood for ``problem``: its default on plain VRPTW (see
-    :func:`keeps_pyvrp_settings`), :data:`NUM_NEIGHBOURS_INEXACT` neighbours elsewhere."""
+    :func:`keeps_pyvrp_settings`), :data:`NUM_NEIGHBOURS_INEXACT` neighbours elsewhere, and
+    in both cases as many more as the most visits booked at one address, less one.
+
+    Visits at one address are each other's nearest neighbours, so they fill a visit's list and
+    leave no room for the visits a move might need. With the 300 visits of a plain day (20
+    agents) at one address, the proposal alone in 9.5 s served 268 of them with 80 neighbours
+    and all 300 with 299. Whole solves, this rule against 80 neighbours: 300 served against 289
+    at one address (10 s); at five addresses 299 against 298 (plain) and 298 against 294 (every
+    field rule); 60 of a plain 1000-visit day's visits at one address (30 s), 1000 against 999.
+    Days where no two visits share an address (the synthetic days, every Solomon file) keep
+    the neighbourhood as it was."""
     defaults = NeighbourhoodParams()
-    if keeps_pyvrp_settings(problem):
-        return defaults
+    base = defaults.num_neighbours if keeps_pyvrp_settings(problem) else NUM_NEIGHBOURS_INEXACT
+    at_one_address = Counter((v.location.lat, v.location.lon) for v in problem.visits)
+    extra = max(at_one_address.values(), default=1) - 1
     return NeighbourhoodParams(
-        defaults.weight_wait_time, NUM_NEIGHBOURS_INEXACT, defaults.symmetric_proximity
+        defaults.weight_wait_time, base + extra, defaults.symmetric_proximity
     )
 
 

@@ -120,6 +120,23 @@ def test_only_plain_vrptw_keeps_pyvrps_neighbourhood(monkeypatch: pytest.MonkeyP
     assert field.symmetric_proximity == NeighbourhoodParams().symmetric_proximity
 
 
+def test_visits_at_one_address_widen_the_neighbourhood(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Visits at one address are each other's nearest: the neighbourhood grows by the most
+    visits at one address, less one, so that each still has as many others within reach."""
+    days = three_days()
+    home = days[0].visits[0].location
+
+    def twelve_at_one_address(p: Problem) -> Problem:
+        moved = [dataclasses.replace(v, location=home) for v in p.visits[:12]]
+        return dataclasses.replace(p, visits=(*moved, *p.visits[12:]))
+
+    crowded = tuple(twelve_at_one_address(p) for p in days)
+    before = [neighbourhood_params(p).num_neighbours for p in days]
+    assert [neighbourhood_params(p).num_neighbours for p in crowded] == [n + 11 for n in before]
+    seen = [params.neighbourhood.num_neighbours for params in params_given(monkeypatch, crowded)]
+    assert seen == [n + 11 for n in before]
+
+
 def test_lunch_fold_cuts_the_break_most_agents_owe_out_of_the_clock() -> None:
     lunch = Break("lunch", 1800, window("13:00", "14:00"))
     tea = Break("tea", 900, window("10:00", "10:30"))
