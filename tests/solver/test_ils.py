@@ -300,20 +300,23 @@ def test_without_a_matrix_per_skill_set_there_is_no_reserve(
 
 
 def test_the_proposals_reported_objective_leaves_the_reserve_out() -> None:
-    """The objective passed on from a new best is travel plus the prizes left out, as the full
-    model counts it, not the proposal's cost with the reserve."""
+    """The objective passed on from a new best is travel plus what the full model charges for
+    each visit left out, not the proposal's cost with the reserve or its prizes."""
     adapter = pinned_day()
     data = adapter.data
     a0_type = next(t for t, ags in enumerate(adapter.type_agents) if 0 in ags)
     common = [c for c, v in enumerate(adapter.client_visit) if v != 0]
     best = pyvrp.Solution(data, [pyvrp.Route(data, common, a0_type)])
     reported: list[tuple[int, int]] = []
-    ils._BestWatcher(lambda objective, served: reported.append((objective, served)), 0).on_best(
-        best
-    )
+    drop_costs_s = {0: 1000, 1: 7, 2: 7, 3: 7}  # only the pinned visit (position 0) is out
+    ils._BestWatcher(
+        lambda objective, served: reported.append((objective, served)),
+        adapter.client_visit,
+        drop_costs_s,
+    ).on_best(best)
     travel_s = best.routes()[0].travel_duration()
     assert best.distance() == travel_s + SCARCE_RESERVE_S * len(common)
-    assert reported == [(travel_s + best.uncollected_prizes(), len(common))]
+    assert reported == [(travel_s + 1000, len(common))]
 
 
 def test_the_reserve_is_dropped_only_where_each_visit_gets_enough_iterations() -> None:

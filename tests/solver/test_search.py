@@ -142,6 +142,21 @@ def test_progress_of_an_exact_proposal_has_the_model_objective() -> None:
     assert len(set(objectives)) == len(objectives)
 
 
+def test_progress_of_an_exact_proposal_that_leaves_visits_out_ends_at_the_plan() -> None:
+    """Where visits are left out, the proposal reports the model's objective too (its
+    penalties, not its prizes), so the model's better solutions are shown and the last report
+    is the plan's objective."""
+    p = generate(40, 2, seed=3, features=False)  # two agents: some visits stay out
+    m = HaversineProvider().matrix(p.locations())
+    seen: list[SearchProgress] = []
+    plan = solve(p, m, time_limit_s=10.0, solution_limit=25, progress=seen.append)
+    assert plan.unassigned
+    scored = [r for r in seen if r.phase != "repair"]
+    assert scored[0].phase == "proposal"
+    assert scored[-1].objective == plan.solver["objective"]
+    assert scored[-1].served == len(plan.served_ids())
+
+
 def test_no_agents_returns_every_visit_unassigned() -> None:
     """Without agents the plan is empty and every visit says why."""
     p = problem([], [visit("V1"), visit("V2")])
