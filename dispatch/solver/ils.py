@@ -495,11 +495,11 @@ class _BestWatcher(pyvrp.IteratedLocalSearchCallbacks):
     (travel plus the model's penalty for each visit left out, ``drop_costs_s`` by visit
     position) and the number of visits served to ``on_best``.
 
-    The proposal's own prizes are far smaller than the model's penalties (4 h against every
-    agent's shift on a plain day), so its objective reported as travel plus prizes sat below
-    the model's whenever a visit was out, and the display then held back every solution of the
-    model as no better: a plain 1000-visit day (synth seed 3, 30 s) showed its last objective
-    at 989 served, and the plan came back serving 997."""
+    The proposal's own prizes are far smaller than the model's penalties (4 h a normal visit,
+    against all the agents' shifts added up on a plain day), so its objective reported as
+    travel plus prizes sat below the model's whenever a visit was out, and the display then
+    held back every solution of the model as no better: a plain 1000-visit day (synth seed 3,
+    30 s) showed its last objective at 989 served, and the plan came back serving 997."""
 
     def __init__(
         self,
