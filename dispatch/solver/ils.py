@@ -55,7 +55,7 @@ from pyvrp.search import NeighbourhoodParams, PerturbationParams
 from pyvrp.stop import MaxIterations, MultipleCriteria, StoppingCriterion
 
 from dispatch.geo.matrix import TravelMatrix
-from dispatch.model import DAY_S, PRIORITY_ORDER, Break, Problem
+from dispatch.model import DAY_S, PRIORITY_ORDER, Break, Problem, can_serve
 from dispatch.solver.build import COST_SCALE, agent_travel_matrix_s, worst_case_travel_s
 from dispatch.solver.penalties import drop_penalties
 from dispatch.solver.schedule import breaks_in_play
@@ -68,6 +68,22 @@ MAX_VISITS_DIMENSION = "__visits__"
 # Prize of a normal visit in the ILS phase (seconds of travel) and the ratio between tiers.
 PRIZE_BASE_S = 4 * 3600
 PRIZE_TIER_RATIO = 20
+TOP_PRIZE_S = PRIZE_BASE_S * PRIZE_TIER_RATIO ** len(PRIORITY_ORDER)  # a required visit's
+# Where a matrix per skill set would not fit (MAX_PROFILE_BYTES), each skill is a load instead:
+# a visit needing it weighs SKILL_LOAD there, and an agent without it has no room. Before,
+# every agent could take every visit there and repair moved the rest: on the 2000-visit field
+# day of seed 1 (125 agents, 74 skill sets, 40 s) the proposal put 812 of its 2000 visits on
+# agents who may not serve them, against 17 (pinned visits) as loads. Whole solves at 60 s,
+# seeds 0-3, two at a time, served / travel h:
+# - field days: 1990/172.6, 1990/186.5, 1986/173.2, 1986/184.1 against 1960/168.5,
+#   1940/170.5, 1919/165.8, 1928/170.9 (every urgent and high visit served in both);
+# - plain days: 1998/101.8, 1998/106.0, 1996/100.8, 1996/104.7 against 1978/104.3,
+#   1969/114.9, 1904/108.4, 1940/116.2.
+# PyVRP charges excess load at most max_penalty a unit, below the prize of a high or urgent
+# visit: with a unit weight the proposal of that seed-1 day at 40 s came back infeasible. At the
+# weight below, at its highest penalty, no prize pays for a visit on an unskilled agent.
+SKILL_LOAD = TOP_PRIZE_S // int(pyvrp.PenaltyParams().max_penalty) + 1
+SKILL_DIMENSION = "__skill__:"
 # The most clients one perturbation step may move, except on plain VRPTW (see
 # keeps_pyvrp_settings), where PyVRP's default, 25, stays: 10 took the Solomon 56
 # at 5 s from a mean gap of 0.27% to 0.78%. On synth.generate days with every field rule
@@ -357,13 +373,16 @@ def _build(
 
     profile_key = profiles(allowed)
     scarce = scarce_candidates(allowed_agents, candidates, len(agents))
+    skills: list[str] = []
     if len(profile_key) * n_loc * n_loc * 16 > MAX_PROFILE_BYTES:
-        # Too many skill sets for a matrix each: every agent may take every visit here, and
-        # repair gives a visit proposed to an agent who may not serve it to one who may. A
-        # reserve would then charge every agent alike, so there is none.
+        # Too many skill sets for a matrix each: one matrix per speed, skills as loads
+        # (SKILL_LOAD), and repair gives a visit proposed to an agent who may not serve it
+        # (a pinned visit, one out of an agent's reach) to one who may. A reserve would then
+        # charge every agent alike, so there is none.
         allowed = [frozenset(range(len(candidates)))] * len(agents)
         profile_key = profiles(allowed)
         scarce = frozenset()
+        skills = sorted({s for v in candidates for s in problem.required_skills(visits[v])})
         if len(profile_key) * n_loc * n_loc * 16 > MAX_PROFILE_BYTES:
             return None
     durations: list[Any] = []  # PyVRP's stubs type matrices loosely
@@ -387,10 +406,20 @@ def _build(
     )
     if any(agent.max_visits is not None for agent in agents):
         dims.append(MAX_VISITS_DIMENSION)
+    dims += [SKILL_DIMENSION + skill for skill in skills]
 
     def amounts(v: int) -> list[int]:
         demand = visits[v].demand
-        return [1 if q == MAX_VISITS_DIMENSION else demand.get(q, 0) for q in dims]
+        needs = problem.required_skills(visits[v])
+        out = []
+        for q in dims:
+            if q == MAX_VISITS_DIMENSION:
+                out.append(1)
+            elif q.startswith(SKILL_DIMENSION):
+                out.append(SKILL_LOAD if q.removeprefix(SKILL_DIMENSION) in needs else 0)
+            else:
+                out.append(demand.get(q, 0))
+        return out
 
     def capacity(a: int) -> list[int]:
         agent = agents[a]
@@ -398,6 +427,9 @@ def _build(
         for q in dims:
             if q == MAX_VISITS_DIMENSION:
                 out.append(len(candidates) if agent.max_visits is None else agent.max_visits)
+            elif q.startswith(SKILL_DIMENSION):
+                skill = frozenset({q.removeprefix(SKILL_DIMENSION)})
+                out.append(SKILL_LOAD * len(candidates) if can_serve(agent, skill) else 0)
             else:
                 out.append(agent.capacities.get(q, 0))
         return out
@@ -611,7 +643,7 @@ def ils_prizes(problem: Problem, candidates: Sequence[int]) -> list[int | None]:
         if visit.required and hard:
             prizes.append(None)
             continue
-        level = 3 if visit.required else PRIORITY_ORDER.index(visit.priority)
+        level = len(PRIORITY_ORDER) if visit.required else PRIORITY_ORDER.index(visit.priority)
         prizes.append(PRIZE_BASE_S * PRIZE_TIER_RATIO**level)
     return prizes
 

@@ -11,7 +11,7 @@ import pyvrp
 from pyvrp.search import NeighbourhoodParams, PerturbationParams
 
 from dispatch.geo.matrix import HaversineProvider
-from dispatch.model import Break, Location, Problem
+from dispatch.model import Break, Location, Priority, Problem, can_serve
 from dispatch.solomon import read_solomon, to_problem
 from dispatch.solver import ils
 from dispatch.solver.ils import (
@@ -214,8 +214,9 @@ def test_the_proposals_time_counts_pyvrps_set_up(monkeypatch: pytest.MonkeyPatch
 
 def test_too_many_skill_sets_still_get_a_proposal(monkeypatch: pytest.MonkeyPatch) -> None:
     """Where a matrix per skill set would not fit in memory, the proposal runs with one per
-    speed (every agent may take every visit there) instead of declining: repair then gives a
-    visit to an agent who may serve it."""
+    speed instead of declining, each skill a load an agent without it has no room for: the
+    visits it proposes go to skilled agents. Repair gives a pinned visit proposed to another
+    agent to its own."""
     p = generate(60, 6, seed=1, features=True)
     m = HaversineProvider().matrix(p.locations())
     pre = presolve(p, m)
@@ -235,7 +236,24 @@ def test_too_many_skill_sets_still_get_a_proposal(monkeypatch: pytest.MonkeyPatc
     profiles = [call.data.num_profiles for call in calls]
     assert profiles[0] > 1
     assert profiles[1] == len({a.speed_factor for a in p.agents})
-    assert sum(len(r) for r in coarse.routes.values()) > 0
+    proposed = [(a, v) for a, route in coarse.routes.items() for v in route]
+    assert len(proposed) > len(p.visits) // 2
+    unskilled = [
+        (a, v) for a, v in proposed if not can_serve(p.agents[a], p.required_skills(p.visits[v]))
+    ]
+    assert unskilled == []
+    # the day is one where skills matter: most agents lack a skill some visit needs
+    needs = [p.required_skills(p.visits[v]) for v in pre.candidates]
+    assert sum(any(not can_serve(a, n) for n in needs) for a in p.agents) > len(p.agents) // 2
+
+
+def test_skills_as_loads_outweigh_every_prize() -> None:
+    """At PyVRP's highest penalty a visit on an agent without its skill costs more than the
+    largest prize the proposal pays, so no prize buys it."""
+    visits = [visit("r", priority=Priority.URGENT, required=True), visit("n")]
+    prizes = ils_prizes(problem([agent("a")], visits), [0, 1])
+    assert prizes == [ils.TOP_PRIZE_S, ils.PRIZE_BASE_S]
+    assert ils.SKILL_LOAD * pyvrp.PenaltyParams().max_penalty > ils.TOP_PRIZE_S
 
 
 def pinned_day() -> ils._Adapter:
