@@ -368,6 +368,26 @@ def test_with_too_little_time_left_to_read_them_the_repaired_routes_are_the_plan
     assert limited.solver["solutions"] >= 1
 
 
+def test_with_too_little_time_left_for_its_first_moves_the_plan_read_stands(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OR-Tools' first moves from a plan it has read overrun a short limit on large days, so
+    with less time left than they take the plan read is the answer; with a solution limit the
+    search runs whatever the clock."""
+    p = generate(40, 4, seed=3, features=False)
+    m = HaversineProvider().matrix(p.locations())
+    monkeypatch.setattr(search, "POLISH_MIN_S_PER_VISIT", 1e9)
+    plan = solve(p, m, time_limit_s=2.0)
+    assert plan.solver["warm_start"] == "pyvrp-ils"
+    assert plan.solver["status"] == "warm_start_only"
+    assert plan.solver["solutions"] == 1
+    assert plan.solver["objective"] > 0
+    assert check_plan(p, plan, m).ok
+    limited = solve(p, m, time_limit_s=2.0, solution_limit=5)
+    assert limited.solver["status"] != "warm_start_only"
+    assert limited.solver["solutions"] > 1
+
+
 def test_a_proposal_short_of_its_required_visits_is_still_repaired() -> None:
     """Where every visit is required but not all can be served, the proposal has no feasible
     plan; repair still takes its routes and leaves out what does not fit, rather than the
