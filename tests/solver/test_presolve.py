@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from dispatch.model import Break, Location
-from dispatch.plan import Reason
-from dispatch.solver.presolve import _Trips, _twins, presolve, presolve_unassigned
-from tests.factories import agent, line_matrix, problem, visit, window
+import dataclasses
+
+from dispatch.geo.matrix import CongestionProfile, HaversineProvider, TravelMatrix
+from dispatch.model import Break, Location, Problem, TimeWindow
+from dispatch.plan import Reason, StopKind
+from dispatch.solver.presolve import (
+    _Trips,
+    _twins,
+    office_position,
+    presolve,
+    presolve_unassigned,
+)
+from dispatch.solver.schedule import Step, timer_fits
+from dispatch.synth import generate
+from tests.factories import agent, hm, line_matrix, problem, visit, window
 from tests.solver.helpers import reasons, solved
 
 
@@ -168,6 +179,7 @@ def test_a_trip_is_timed_once_where_the_breaks_change_nothing() -> None:
     )
     m = line_matrix([3000, 0, 0, 0, 0])
     trips = _Trips(p, m)
+    trips.at_once = None  # every trip timed step by step
     for a in (0, 1):
         trips.serves_alone(a, 0, office=None, breaks=False)
         trips.serves_alone(a, 0, office=None, breaks=True)
@@ -177,3 +189,65 @@ def test_a_trip_is_timed_once_where_the_breaks_change_nothing() -> None:
         (0, True),
         (1, False),
     ]
+
+
+def tight_day() -> tuple[Problem, TravelMatrix]:
+    """A field day whose agents have short shifts, mixed speeds, a lunch break and for some an
+    hour's meeting as well, and whose offices open for half an hour: trips that fit and trips
+    that do not."""
+    day = generate(80, 8, seed=2)
+    tea = Break("meeting", 3600, TimeWindow(hm("10:00"), hm("10:05")))
+    agents = tuple(
+        dataclasses.replace(
+            a,
+            shift=TimeWindow(a.shift.start_s, a.shift.start_s + (5 + k % 3) * 3600),
+            speed_factor=(1.0, 0.7, 1.3)[k % 3],
+            breaks=a.breaks + ((tea,) if k % 2 else ()),
+        )
+        for k, a in enumerate(day.agents)
+    )
+    offices = tuple(
+        dataclasses.replace(o, opening=TimeWindow(o.opening.start_s, o.opening.start_s + 1800))
+        for o in day.offices
+    )
+    tight = dataclasses.replace(day, agents=agents, offices=offices)
+    return tight, HaversineProvider().matrix(tight.locations())
+
+
+def test_trips_timed_at_once_are_ones_the_exact_timing_accepts() -> None:
+    """Every trip the at-once timing passes, the step-by-step timing passes too; it passes most
+    of those that fit, and the day has trips that do not."""
+    p, m = tight_day()
+    trips = _Trips(p, m)
+    at_once = trips.at_once
+    assert at_once is not None
+    passed = fitting = failing = 0
+    for v, booked in enumerate(p.visits):
+        offices = [None] if booked.pickup_office is None else [None, office_position(p, booked)]
+        for office in offices:
+            for breaks in (False, True):
+                fast = at_once.fits(v, office, breaks)
+                for a in range(len(p.agents)):
+                    rests = breaks and trips.rests[a]
+                    exact = timer_fits(trips._timer(a, rests), trip_steps(v, office))
+                    assert exact or not fast[a], (p.agents[a].id, booked.id, office, breaks)
+                    passed += bool(fast[a])
+                    fitting += exact
+                    failing += not exact
+    assert passed > fitting // 2
+    assert failing > 0.1 * (fitting + failing)
+
+
+def trip_steps(v: int, office: int | None) -> list[Step]:
+    steps = [Step(StopKind.VISIT, v)]
+    if office is not None:
+        steps.insert(0, Step(StopKind.PICKUP, office, (v,)))
+    return steps
+
+
+def test_presolve_with_congestion_times_every_trip_step_by_step() -> None:
+    """A ride that depends on the hour is not timed at once."""
+    p, m = tight_day()
+    rush = TravelMatrix(m.duration_s, m.distance_m, CongestionProfile(tuple([1.5] * 24)))
+    assert _Trips(p, rush).at_once is None
+    assert _Trips(p, m).at_once is not None
