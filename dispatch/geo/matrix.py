@@ -81,6 +81,17 @@ class TravelMatrix:
         return agent_travel_s(base, speed_factor)
 
 
+def agent_travel_matrix_s(
+    base_s: npt.NDArray[np.int64], speed_factor: float | npt.NDArray[np.float64]
+) -> npt.NDArray[np.int64]:
+    """Vectorised :func:`dispatch.model.agent_travel_s` (same rounding, same results), for one
+    speed or one per element."""
+    if np.isscalar(speed_factor) and speed_factor == 1.0:
+        return base_s
+    slow = np.ceil(base_s / speed_factor - 1e-9).astype(np.int64)
+    return np.where(np.equal(speed_factor, 1.0), base_s, slow)
+
+
 class MatrixProvider(Protocol):
     """Anything that turns locations into a travel matrix (haversine, road network, ...)."""
 

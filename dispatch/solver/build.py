@@ -61,7 +61,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.constraint_solver import pywrapcp
 
-from dispatch.geo.matrix import TravelMatrix
+from dispatch.geo.matrix import TravelMatrix, agent_travel_matrix_s
 from dispatch.model import Problem, Visit
 from dispatch.solver.penalties import PREFERENCE_WEIGHT_S, Penalties, drop_penalties
 from dispatch.solver.presolve import Presolve, office_position
@@ -100,15 +100,6 @@ class RoutingBuild:
     def visit_order(self) -> list[int]:
         """Visit positions in node order, each once."""
         return list(dict.fromkeys(self.node_visits))
-
-
-def agent_travel_matrix_s(
-    base_s: npt.NDArray[np.int64], speed_factor: float
-) -> npt.NDArray[np.int64]:
-    """Vectorised :func:`dispatch.model.agent_travel_s` (same rounding, same results)."""
-    if speed_factor == 1.0:
-        return base_s
-    return np.ceil(base_s / speed_factor - 1e-9).astype(np.int64)
 
 
 def worst_case_travel_s(matrix: TravelMatrix, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.int64]:

@@ -54,9 +54,9 @@ from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.search import NeighbourhoodParams, PerturbationParams
 from pyvrp.stop import MaxIterations, MultipleCriteria, StoppingCriterion
 
-from dispatch.geo.matrix import TravelMatrix
+from dispatch.geo.matrix import TravelMatrix, agent_travel_matrix_s
 from dispatch.model import DAY_S, PRIORITY_ORDER, Break, Problem, can_serve
-from dispatch.solver.build import COST_SCALE, agent_travel_matrix_s, worst_case_travel_s
+from dispatch.solver.build import COST_SCALE, worst_case_travel_s
 from dispatch.solver.penalties import drop_penalties
 from dispatch.solver.schedule import breaks_in_play
 

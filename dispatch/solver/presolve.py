@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dispatch.geo.matrix import TravelMatrix
+from dispatch.geo.matrix import TravelMatrix, agent_travel_matrix_s
 from dispatch.model import Agent, Problem, Visit, can_serve
 from dispatch.plan import Reason, StopKind, Unassigned
 from dispatch.solver.schedule import RouteTimer, Step, actual_travel, breaks_in_play, timer_fits
@@ -267,9 +267,8 @@ class _AllAgents:
         )
 
     def _ride_s(self, base_s: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """Each agent's ride at its speed, rounded as :func:`dispatch.model.agent_travel_s`."""
-        slow = np.ceil(base_s / self.speed - 1e-9).astype(np.int64)
-        return np.where(self.speed == 1.0, base_s, slow)
+        """Each agent's ride at its speed."""
+        return agent_travel_matrix_s(base_s, self.speed)
 
     def _leave_s(
         self, visit: Visit, ready_s: npt.NDArray[np.int64]

@@ -75,7 +75,7 @@ def model_travel(matrix: TravelMatrix, speed_factor: float) -> TravelFn:
     """Travel as the routing model reads it: the worst hour's, for the agent's speed.
 
     Same rounding as :func:`dispatch.solver.build.worst_case_travel_s` followed by
-    :func:`dispatch.solver.build.agent_travel_matrix_s`, so both agree to the second.
+    :func:`dispatch.geo.matrix.agent_travel_matrix_s`, so both agree to the second.
     """
     worst = 1.0 if matrix.congestion is None else max(matrix.congestion.multipliers)
     base = matrix.duration_s
