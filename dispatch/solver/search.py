@@ -134,9 +134,10 @@ REPAIR_DEADLINE_MARGIN_S = 0.1
 # those take longer the more visits there are: from the proposal of the plain 2000-visit day of
 # seed 3 (125 agents) the first better plan came 4.6 s in, and given 0.33 s or 0.88 s the
 # search took 3.1 s, so the solve ended at 62.9 s of 60. A 1500-visit day given 0.13 s took
-# 0.38 s, a 1000-visit day given 0.06 s 0.11 s. With less time left than this much a visit,
-# the plan read stands without that search (status warm_start_only), unless a solution limit
-# asks for the search whatever the clock.
+# 0.38 s, a 1000-visit day given 0.06 s 0.11 s. With less time left than this much a visit
+# node (the model's size: one a visit, or one a slot where a visit has several), the plan read
+# stands without that search (status warm_start_only), unless a solution limit asks for the
+# search whatever the clock.
 POLISH_MIN_S_PER_VISIT = 0.001
 # Reading repaired routes into the model (closing it, then a first fit) takes a multiple of
 # the time building it took, and runs past its own limit when given too little: on a
