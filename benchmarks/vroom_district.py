@@ -11,7 +11,10 @@ The mapping (VROOM cannot say everything the engine can; where it is weaker it i
 - agent -> vehicle: start and end at the agent's matrix locations, time window = shift,
   skills as integer ids, breaks as VROOM breaks (time window of the start, service = length),
   ``max_tasks`` = ``max_visits`` (VROOM counts an office call as a task too: stricter),
-  capacities as an amount vector over the named quantities, ``speed_factor`` passed on;
+  capacities as an amount vector over the named quantities; an agent's ``speed_factor`` as a
+  VROOM profile of its own whose times are the engine's (``agent_travel_matrix_s``): VROOM's
+  own ``speed_factor`` rounds each ride its own way, and its plans then ran up to a few
+  seconds past a window by the engine's clock;
 - visit -> job: skills (a ``required_agent`` pin becomes a skill only that agent holds),
   service = time on site, every booked window (VROOM accepts several), priority;
 - delivery -> shipment: the pickup at the office with ``setup`` = the call's length and
@@ -41,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from dispatch.geo.matrix import TravelMatrix
+from dispatch.geo.matrix import TravelMatrix, agent_travel_matrix_s
 from dispatch.model import Break, Priority, Problem, Visit, can_serve
 from dispatch.plan import BreakTaken, Plan, Reason, Route, Stop, StopKind, Unassigned
 
@@ -133,8 +136,14 @@ def build_input(problem: Problem, matrix: TravelMatrix) -> Any:
     quantities = _quantities(problem)
     office_pos = {o.id: k for k, o in enumerate(problem.offices)}
     data = vroom.Input()
-    durations = np.clip(matrix.duration_s, 0, np.iinfo(np.uint32).max).astype(np.uint32)
-    data.set_durations_matrix("car", durations)
+    profiles: dict[float, str] = {}
+    for agent in problem.agents:
+        if agent.speed_factor not in profiles:
+            name = "car" if agent.speed_factor == 1.0 else f"speed-{len(profiles)}"
+            profiles[agent.speed_factor] = name
+            travel = agent_travel_matrix_s(matrix.duration_s.astype(np.int64), agent.speed_factor)
+            durations = np.clip(travel, 0, np.iinfo(np.uint32).max).astype(np.uint32)
+            data.set_durations_matrix(name, durations)
     vehicles = []
     for k, agent in enumerate(problem.agents):
         skills = {skill_id[s] for s in agent.skills} | {skill_id[_pin_skill(agent.id)]}
@@ -160,7 +169,7 @@ def build_input(problem: Problem, matrix: TravelMatrix) -> Any:
                 time_window=vroom.TimeWindow(agent.shift.start_s, agent.shift.end_s),
                 skills=skills,
                 breaks=breaks,
-                speed_factor=agent.speed_factor,
+                profile=profiles[agent.speed_factor],
                 **extra,
             )
         )

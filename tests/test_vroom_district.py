@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import replace
 
 import pytest
@@ -18,7 +19,7 @@ from benchmarks.vroom_district import (
 )
 from dispatch.check import check_plan
 from dispatch.geo.matrix import HaversineProvider
-from dispatch.model import Break, Location, Office, Problem
+from dispatch.model import Break, Location, Office, Problem, TimeWindow
 from dispatch.plan import Plan, StopKind
 from dispatch.solver import solve
 from dispatch.synth import generate
@@ -107,6 +108,32 @@ def test_vroom_plan_of_a_generated_day_passes_the_checker() -> None:
     assert sorted(ids) == sorted(v.id for v in p.visits)
     assert len(run.plan.served_ids()) > 0
     assert any(s.kind == StopKind.PICKUP for r in run.plan.routes for s in r.stops)
+
+
+@pytest.mark.skipif(missing_reason() is not None, reason=str(missing_reason()))
+@pytest.mark.parametrize("speed_factor", [1.3, 0.7])
+def test_vroom_sees_a_slow_or_fast_agent_ride_as_the_engine_times_it(
+    speed_factor: float,
+) -> None:
+    """Ten short rides in a row with windows that close a few seconds after a ride scaled
+    without rounding: VROOM's own speed factor rounds each ride its own way and reached
+    visits after they closed by the engine's clock; its plan must be valid by that clock."""
+    start_s = hm("08:00")
+    visits = [
+        replace(
+            visit(f"V{k}"),
+            windows=(
+                TimeWindow(start_s, start_s + (k - 1) * 300 + math.ceil(k * 10 / speed_factor)),
+            ),
+        )
+        for k in range(1, 11)
+    ]
+    p = problem([agent("A", speed_factor=speed_factor)], visits)
+    m = line_matrix([10 * k for k in range(1, 11)] + [0, 0])  # visits, then start and end
+    run = solve_vroom(p, m, time_limit_s=5)
+    report = check_plan(p, run.plan, m)
+    assert report.ok, report.summary()
+    assert len(run.plan.served_ids()) >= 5
 
 
 def test_comparison_needs_valid_plans_more_served_and_less_travel() -> None:
