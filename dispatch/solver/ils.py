@@ -83,6 +83,26 @@ TOP_PRIZE_S = PRIZE_BASE_S * PRIZE_TIER_RATIO ** len(PRIORITY_ORDER)  # a requir
 # visit: with a unit weight the proposal of that seed-1 day at 40 s came back infeasible. At the
 # weight below, at its highest penalty, no prize pays for a visit on an unskilled agent.
 SKILL_LOAD = TOP_PRIZE_S // int(pyvrp.PenaltyParams().max_penalty) + 1
+# A matrix per skill set also costs time before the first iteration: on a plain 1000-visit
+# day (39 sets, 685 MB) building them took 1.1 s and PyVRP's set-up over every one most of
+# the 1.8 s its call took, against 0.05 s and 0.6 s with skills as loads, so 1-s solves of
+# that day ended at 2.5-3.0 s. On a short proposal the sets are kept only within this many
+# bytes per second of it, by day kind; past that, skills are loads (SKILL_LOAD) as on the
+# largest days. 1000-visit days, 60 agents,
+# seeds 0-3, two at a time, this rule against a matrix per set:
+# - field days (742 MB): at 1 and 2 s the solves ended at 1.2-1.3 s and 2.0-2.4 s, against
+#   2.8-3.2 s and 3.0-4.2 s; at 5 and 7 s better by the objective on 3 seeds of 4 each (5 s,
+#   seed 0: 976 served with 121.9 h against 964 with 136.5 h); with loads at 10 s even (2 of
+#   4), at 15 s worse on all 4 (985/97.7 against 994/107.5, seed 0);
+# - plain days: at 1 and 2 s the solves ended at 1.0 and 2.0 s, against 2.5-3.0 s and
+#   2.3-2.7 s; at 3 s even (2 of 4; 3 of 4 in another run); with loads at 5 s worse on all
+#   4 (988/90.6 against 992/107.1, seed 2). Plain days keep the sets on shorter proposals:
+#   with loads they also lose the reserve for scarce visits (SCARCE_RESERVE_S), which field
+#   days' proposals do without anyway.
+# The proposal takes 1.4 s of a 3-s plain day and 2.5 s of a 5-s one (search.ILS_SHARE_EXACT,
+# less repair's time), 2.5 s of a 5-s field day and 7.5 s of a 10-s one.
+PROFILE_BYTES_PER_PROPOSAL_S = 100_000_000
+PROFILE_BYTES_PER_PROPOSAL_S_EXACT = 340_000_000
 SKILL_DIMENSION = "__skill__:"
 # The most clients one perturbation step may move, except on plain VRPTW (see
 # keeps_pyvrp_settings), where PyVRP's default, 25, stays: 10 took the Solomon 56
@@ -313,6 +333,17 @@ def _with_reserve(
     return cost
 
 
+def profile_budget_bytes(problem: Problem, proposal_s: float) -> int:
+    """The most bytes a matrix per skill set may take on a proposal of ``proposal_s``
+    (see :data:`PROFILE_BYTES_PER_PROPOSAL_S`), never more than :data:`MAX_PROFILE_BYTES`."""
+    per_s = (
+        PROFILE_BYTES_PER_PROPOSAL_S_EXACT
+        if ils_is_exact(problem)
+        else PROFILE_BYTES_PER_PROPOSAL_S
+    )
+    return min(MAX_PROFILE_BYTES, round(per_s * proposal_s))
+
+
 def _build(
     problem: Problem,
     matrix: TravelMatrix,
@@ -320,6 +351,7 @@ def _build(
     allowed_agents: Sequence[Sequence[int]],
     prizes: Sequence[int | None],
     fold: LunchFold | None,
+    max_profile_bytes: int | None = None,
 ) -> _Adapter | None:
     agents = problem.agents
 
@@ -374,8 +406,12 @@ def _build(
     profile_key = profiles(allowed)
     scarce = scarce_candidates(allowed_agents, candidates, len(agents))
     skills: list[str] = []
-    if len(profile_key) * n_loc * n_loc * 16 > MAX_PROFILE_BYTES:
-        # Too many skill sets for a matrix each: one matrix per speed, skills as loads
+    set_budget = MAX_PROFILE_BYTES
+    if max_profile_bytes is not None:
+        set_budget = min(set_budget, max_profile_bytes)
+    if len(profile_key) * n_loc * n_loc * 16 > set_budget:
+        # Too many skill sets for a matrix each, in memory or in the proposal's time (see
+        # PROFILE_BYTES_PER_PROPOSAL_S): one matrix per speed, skills as loads
         # (SKILL_LOAD), and repair gives a visit proposed to an agent who may not serve it
         # (a pinned visit, one out of an agent's reach) to one who may. A reserve would then
         # charge every agent alike, so there is none.
@@ -720,6 +756,7 @@ def ils_routes(
     on_best: Callable[[int, int], None] | None = None,
     fold: LunchFold | None = None,
     stall_iterations: int | None = None,
+    max_profile_bytes: int | None = None,
 ) -> IlsRoutes | None:
     """Propose routes for the ``candidates`` (visit positions) with PyVRP.
 
@@ -734,12 +771,14 @@ def ils_routes(
     Where the proposal is the whole problem (:func:`ils_is_exact`), the reserve for scarce
     visits applies and :func:`polishes` says so, it has :data:`POLISH_AFTER_SHARE` of the time
     and iterations; the rest goes on from its best without it (:func:`_polish_data`).
+    ``max_profile_bytes`` caps the matrices per skill set below :data:`MAX_PROFILE_BYTES`
+    (see :func:`profile_budget_bytes`); past the cap skills are loads.
     Returns ``None`` when the problem is too large to hand over.
     """
     if not candidates or not problem.agents:
         return IlsRoutes({}, True, 0)
     started_s = time.perf_counter()
-    adapter = _build(problem, matrix, candidates, allowed_agents, prizes, fold)
+    adapter = _build(problem, matrix, candidates, allowed_agents, prizes, fold, max_profile_bytes)
     if adapter is None:
         return None
     built_s = time.perf_counter()

@@ -51,6 +51,7 @@ from dispatch.solver.ils import (
     ils_prizes,
     ils_routes,
     lunch_fold,
+    profile_budget_bytes,
 )
 from dispatch.solver.presolve import Presolve, agents_text, presolve
 from dispatch.solver.repair import fitting_steps, warm_routes
@@ -355,7 +356,16 @@ def solve(
                         FOLD_STALL_ITERATIONS_PER_VISIT * len(pre.candidates),
                     )
                 warm = _warm_start(
-                    problem, matrix, pre, ils_s, seed, solution_limit, progress, clock, stall
+                    problem,
+                    matrix,
+                    pre,
+                    ils_s,
+                    seed,
+                    solution_limit,
+                    progress,
+                    clock,
+                    stall,
+                    profile_budget_bytes(problem, end_s),
                 )
                 if warm is None:  # too large to hand over (and so on the other clock)
                     if not warms:
@@ -552,10 +562,12 @@ def _warm_start(
     progress: Callable[[SearchProgress], None] | None,
     fold: LunchFold | None,
     stall_iterations: int | None,
+    max_profile_bytes: int,
 ) -> IlsRoutes | None:
     """Routes proposed by the ILS phase within ``time_limit_s``, with prizes tiered by
     priority (see ils_prizes), on a clock with ``fold`` cut out, ending early after
-    ``stall_iterations`` without a better solution."""
+    ``stall_iterations`` without a better solution, with a matrix per skill set only within
+    ``max_profile_bytes``."""
     prizes = ils_prizes(problem, pre.candidates)
     on_best = None
     if progress is not None:
@@ -579,6 +591,7 @@ def _warm_start(
         on_best=on_best,
         fold=fold,
         stall_iterations=stall_iterations,
+        max_profile_bytes=max_profile_bytes,
     )
 
 

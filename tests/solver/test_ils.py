@@ -34,6 +34,7 @@ from dispatch.solver.ils import (
     scarce_candidates,
 )
 from dispatch.solver.presolve import presolve
+from dispatch.solver.search import solve
 from dispatch.synth import generate
 from tests.factories import ORIGIN, agent, hm, problem, visit, window
 from tests.solver.helpers import over_booked
@@ -245,6 +246,39 @@ def test_too_many_skill_sets_still_get_a_proposal(monkeypatch: pytest.MonkeyPatc
     # the day is one where skills matter: most agents lack a skill some visit needs
     needs = [p.required_skills(p.visits[v]) for v in pre.candidates]
     assert sum(any(not can_serve(a, n) for n in needs) for a in p.agents) > len(p.agents) // 2
+
+
+def test_a_proposal_too_short_for_a_matrix_per_skill_set_takes_skills_as_loads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The matrices per skill set cost set-up time before the first iteration: within the
+    bytes a second of the proposal pays for (PROFILE_BYTES_PER_PROPOSAL_S) a solve keeps them,
+    past it skills are loads. The choice rests on the limit, not the clock."""
+    p = generate(60, 6, seed=1, features=True)
+    m = HaversineProvider().matrix(p.locations())
+    calls = solve_calls(monkeypatch)
+
+    def profiles_used(time_limit_s: float) -> set[tuple[int, int]]:
+        first = len(calls)
+        solve(p, m, time_limit_s=time_limit_s, solution_limit=5)
+        return {(c.data.num_profiles, c.data.num_load_dimensions) for c in calls[first:]}
+
+    ((sets, dims),) = profiles_used(20.0)
+    assert sets > 1 and dims == 0
+    set_bytes = sets * calls[0].data.num_locations ** 2 * 16
+    monkeypatch.setattr(ils, "PROFILE_BYTES_PER_PROPOSAL_S", set_bytes // 5)
+    # a 1-s field day proposes for 0.75 s, which pays for 15% of those bytes; 20 s for 300%
+    ((speeds, skill_dims),) = profiles_used(1.0)
+    assert speeds == len({a.speed_factor for a in p.agents})
+    assert skill_dims == len({s for v in p.visits for s in p.required_skills(v)})
+    assert profiles_used(20.0) == {(sets, 0)}
+
+
+def test_budget_for_a_matrix_per_skill_set_grows_with_the_proposal_up_to_memory() -> None:
+    field_day, plain_day, _ = three_days()
+    assert ils.profile_budget_bytes(field_day, 2.0) == 2 * ils.PROFILE_BYTES_PER_PROPOSAL_S
+    assert ils.profile_budget_bytes(plain_day, 2.0) == 2 * ils.PROFILE_BYTES_PER_PROPOSAL_S_EXACT
+    assert ils.profile_budget_bytes(field_day, 1e6) == ils.MAX_PROFILE_BYTES
 
 
 def test_skills_as_loads_outweigh_every_prize() -> None:
