@@ -63,6 +63,20 @@ def test_urgent_visit_left_out_takes_a_normal_visits_place() -> None:
     assert left_out == 1  # one of the proposed normal visits gave way
 
 
+def test_past_its_deadline_an_urgent_visit_still_takes_a_lower_tier_place() -> None:
+    """Out of time, repair makes no room and moves nothing for ride, but an urgent visit
+    left out still takes a normal neighbour's place; a high one waits for time."""
+    over_s = 0.0  # a perf_counter reading long past
+    routes, left_out = repaired(
+        three_visits(Priority.URGENT), line_matrix([0] * 5), {0: [0, 1]}, over_s
+    )
+    assert "X" in routes[0] and len(routes[0]) == 2 and left_out == 1
+    routes, left_out = repaired(
+        three_visits(Priority.HIGH), line_matrix([0] * 5), {0: [0, 1]}, over_s
+    )
+    assert routes[0] == ["N1", "N2"] and left_out == 0
+
+
 def test_normal_visit_left_out_displaces_nobody() -> None:
     p = three_visits(Priority.NORMAL)
     routes, left_out = repaired(p, line_matrix([0] * 5), {0: [0, 1]})
