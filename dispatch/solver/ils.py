@@ -88,19 +88,20 @@ SKILL_LOAD = TOP_PRIZE_S // int(pyvrp.PenaltyParams().max_penalty) + 1
 # the 1.8 s its call took, against 0.05 s and 0.6 s with skills as loads, so 1-s solves of
 # that day ended at 2.5-3.0 s. On a short proposal the sets are kept only within this many
 # bytes per second of it, by day kind; past that, skills are loads (SKILL_LOAD) as on the
-# largest days. 1000-visit days, 60 agents,
-# seeds 0-3, two at a time, this rule against a matrix per set:
+# largest days, and there is no reserve for scarce visits. 1000-visit days, 60 agents, seeds
+# 0-3, two at a time, this rule against a matrix per set:
 # - field days (742 MB): at 1 and 2 s the solves ended at 1.2-1.3 s and 2.0-2.4 s, against
 #   2.8-3.2 s and 3.0-4.2 s; at 5 and 7 s better by the objective on 3 seeds of 4 each (5 s,
 #   seed 0: 976 served with 121.9 h against 964 with 136.5 h); with loads at 10 s even (2 of
 #   4), at 15 s worse on all 4 (985/97.7 against 994/107.5, seed 0);
-# - plain days: at 1 and 2 s the solves ended at 1.0 and 2.0 s, against 2.5-3.0 s and
-#   2.3-2.7 s; at 3 s even (2 of 4; 3 of 4 in another run); with loads at 5 s worse on all
-#   4 (988/90.6 against 992/107.1, seed 2). Plain days keep the sets on shorter proposals:
-#   with loads they also lose the reserve for scarce visits (SCARCE_RESERVE_S), which field
-#   days' proposals do without anyway.
-# The proposal takes 1.4 s of a 3-s plain day and 2.5 s of a 5-s one (search.ILS_SHARE_EXACT,
-# less repair's time), 2.5 s of a 5-s field day and 7.5 s of a 10-s one.
+# - plain days (685 MB): at 1 and 2 s the solves ended at 1.0 and 2.0 s, against 2.5-3.0 s
+#   and 2.3-2.7 s; at 3 s even (2 of 4; 3 of 4 in another run); with loads at 5 s worse on
+#   all 4 (988/90.6 against 992/107.1, seed 2).
+# So plain days keep the sets on proposals about a third as long as field days need. A likely
+# reason: there the proposal is the whole problem, so what the sets and the reserve buy it
+# stays in the plan; on field days repair and the model rework the proposal. The proposal takes
+# 1.4 s of a 3-s plain day and 2.5 s of a 5-s one (search.ILS_SHARE_EXACT, less repair's
+# time), 2.5 s of a 5-s field day and 7.5 s of a 10-s one.
 PROFILE_BYTES_PER_PROPOSAL_S = 100_000_000
 PROFILE_BYTES_PER_PROPOSAL_S_EXACT = 340_000_000
 SKILL_DIMENSION = "__skill__:"
