@@ -56,6 +56,7 @@ from dispatch.solver.ils import (
 from dispatch.solver.presolve import Presolve, agents_text, presolve
 from dispatch.solver.repair import fitting_steps, warm_routes
 from dispatch.solver.schedule import Step, model_travel, route_fits, time_route
+from dispatch.solver.speeds import speed_classes
 from dispatch.solver.validate import validate_inputs
 
 # Measured on synth.generate(300 visits, 20 agents, seeds 1-5), haversine travel, GLS for 10 s
@@ -319,7 +320,9 @@ def solve(
     started_s = time.perf_counter()
     if progress is not None:
         progress = _Improving(progress, started_s)
-    pre = presolve(problem, matrix)
+    # The search plans the day with speeds in a few classes; the plan is timed with the real ones.
+    work = speed_classes(problem)
+    pre = presolve(work, matrix)
     unassigned = dict(pre.unassigned)
     facts: dict[str, Any] = {
         "status": "nothing_to_route",
@@ -342,8 +345,8 @@ def solve(
         warms: list[tuple[IlsRoutes, LunchFold | None]] = []
         if warm_start:
             # The proposals end at their share of the limit, counted from the start.
-            end_s = time_limit_s * _ils_share(problem, len(pre.candidates), time_limit_s)
-            fold = lunch_fold(problem)
+            end_s = time_limit_s * _ils_share(work, len(pre.candidates), time_limit_s)
+            fold = lunch_fold(work)
             clocks: list[LunchFold | None] = [None]
             facts["warm_start"] = "pyvrp-ils"
             while clocks:
@@ -356,7 +359,7 @@ def solve(
                         FOLD_STALL_ITERATIONS_PER_VISIT * len(pre.candidates),
                     )
                 warm = _warm_start(
-                    problem,
+                    work,
                     matrix,
                     pre,
                     ils_s,
@@ -365,7 +368,7 @@ def solve(
                     progress,
                     clock,
                     stall,
-                    profile_budget_bytes(problem, end_s),
+                    profile_budget_bytes(work, end_s),
                 )
                 if warm is None:  # too large to hand over (and so on the other clock)
                     if not warms:
@@ -384,7 +387,7 @@ def solve(
                 ):
                     clocks.append(fold)
         build_started_s = time.perf_counter()
-        build = build_model(problem, matrix, pre, seed)
+        build = build_model(work, matrix, pre, seed)
         build_s = time.perf_counter() - build_started_s
         read_s = READ_S_PER_BUILD_S * build_s if build.break_routes else 0.0
         monitor = _Monitor(build, len(problem.visits), started_s, progress)
@@ -394,7 +397,7 @@ def solve(
         on_repaired = _repair_reports(progress, len(problem.visits))
         proposals = [
             warm_routes(
-                problem, matrix, build, warm.routes, pre.allowed, repair_deadline_s, on_repaired
+                work, matrix, build, warm.routes, pre.allowed, repair_deadline_s, on_repaired
             )
             for warm, _ in warms
         ]
