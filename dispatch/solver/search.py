@@ -21,7 +21,8 @@ of the problem at hand; otherwise the first report comes from OR-Tools. On days 
 the proposal stops improving, a second one plans on a clock with the lunch cut out
 (:data:`FOLD_AFTER_STALL_ITERATIONS`), and OR-Tools starts from the one its objective ranks better.
 When too little of the limit is left to read the repaired routes into the model
-(:data:`READ_S_PER_BUILD_S`), they stand as the plan unread.
+(:data:`READ_S_PER_BUILD_S`), they stand as the plan unread. A fleet of more than a few speeds
+is planned in speed classes (:mod:`dispatch.solver.speeds`) and timed at the agents' own.
 
 ``seed``: OR-Tools' routing search has no random seed, so the seed shuffles the order in which
 visits become model nodes (see :func:`dispatch.solver.build.node_order`), which changes the
