@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -18,6 +20,7 @@ from dispatch.solver.search import (
     ILS_ITERATIONS_WHEN_LIMITED,
     ILS_SHARE,
     ILS_SHARE_EXACT,
+    MODEL_BUILD_S_PER_EXTRA_SPEED_ELEMENT,
     PATH_LNS_MAX_VISIT_NODES,
     REPAIR_S_PER_VISIT,
     _ils_share,
@@ -302,6 +305,20 @@ def test_the_proposal_leaves_repair_time_that_grows_with_the_day() -> None:
     assert 30.0 * (1 - share) == pytest.approx(1000 * REPAIR_S_PER_VISIT)
     # ... but the proposal keeps half its share on a limit too short for both.
     assert _ils_share(plain_day, 1000, 1.0) == ILS_SHARE_EXACT / 2
+
+
+def test_the_proposal_leaves_the_model_time_for_each_speed_beyond_the_first() -> None:
+    """Each speed beyond the first costs building the model two more matrices."""
+    plain_day = generate(40, 4, seed=3, features=False)
+    assert len({a.speed_factor for a in plain_day.agents}) == 1
+    three = tuple(
+        dataclasses.replace(a, speed_factor=(0.9, 1.0, 1.1)[k % 3])
+        for k, a in enumerate(plain_day.agents)
+    )
+    three_speeds = dataclasses.replace(plain_day, agents=three)
+    nodes = 1000 + 2 * len(three)  # the plain day has no deliveries
+    left_s = 30.0 * (_ils_share(plain_day, 1000, 30.0) - _ils_share(three_speeds, 1000, 30.0))
+    assert left_s == pytest.approx(2 * MODEL_BUILD_S_PER_EXTRA_SPEED_ELEMENT * nodes**2)
 
 
 def test_path_lns_is_off_only_on_large_models() -> None:
