@@ -25,6 +25,10 @@ The mapping (VROOM cannot say everything the engine can; where it is weaker it i
   the sum of priorities served, then the number of tasks, then minimises cost: with normal at 0
   and high at 1, one high visit outweighs any number of normal ones and one urgent visit 100
   high ones, close to the engine's strict tiers (which VROOM's 0-100 scale cannot express);
+- demand: a home visit's amount is a VROOM delivery (held from the route's start, so the
+  route's total stays within capacity, as in the engine); a shipment frees its amount once
+  delivered, which is looser than the engine where deliveries carry demand: the checker then
+  rejects the plan (synthetic days have no demand);
 - soft windows are hard (VROOM has none); ``preferred_agent`` and ``balance_weight`` are
   ignored; VROOM sees free-flow times (a congestion profile applies only when re-timing);
 - cost = travel seconds (VROOM's default: duration), as in the engine.
