@@ -345,21 +345,18 @@ def _serve_in_turn(
         inserts += 1
         if fitted:
             continue
-        if room.short_of(insert_s / inserts * len(queue)):
-            # The visits still queued keep the time for their own plain insertion, but an
-            # urgent or required visit still takes a lower-tier neighbour's place (a few tries,
-            # see URGENT_TIER).
-            if tier(problem.visits[v]) >= URGENT_TIER:
-                gaps = _cheapest_gaps(problem, matrix, drafts, allowed[v], v)
-                for displaced in _exchange(problem, drafts, v, gaps, room):
-                    bisect.insort(queue, displaced, key=order)
+        # Short of time, the visits still queued keep it for their own plain insertion, but an
+        # urgent or required visit still takes a lower-tier neighbour's place (see URGENT_TIER).
+        short = room.short_of(insert_s / inserts * len(queue))
+        if short and tier(problem.visits[v]) < URGENT_TIER:
             continue
         # Each move below leaves the routes as they were when it fails, so the gaps hold.
         gaps = _cheapest_gaps(problem, matrix, drafts, allowed[v], v)
-        if _make_room(problem, matrix, drafts, allowed, v, gaps, room):
-            continue
-        if further and _make_room_further(problem, matrix, drafts, allowed, v, gaps, room):
-            continue
+        if not short:
+            if _make_room(problem, matrix, drafts, allowed, v, gaps, room):
+                continue
+            if further and _make_room_further(problem, matrix, drafts, allowed, v, gaps, room):
+                continue
         for displaced in _exchange(problem, drafts, v, gaps, room):
             bisect.insort(queue, displaced, key=order)
 
