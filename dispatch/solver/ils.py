@@ -9,7 +9,9 @@ keeps improving. What PyVRP is told here is a faithful subset of the problem:
   shift window, capacities and a routing *profile*; a profile holds the agent's travel times
   (speed factor and worst-case congestion applied) with every visit the agent lacks the skills for
   made unreachable, which is how skills are expressed;
-- a visit with several booked slots becomes one client per slot in a mutually exclusive group;
+- a visit with several booked slots becomes one client per slot in a mutually exclusive group,
+  while such extra clients are few; past that, a visit gets only its least full slot
+  (:mod:`dispatch.solver.slots`);
 - ``max_visits`` is one more load dimension in which every visit weighs one;
 - droppable visits carry a prize by priority tier (:func:`ils_prizes`), so PyVRP serves before
   it saves travel and keeps urgent visits over normal ones; the full model then applies the
@@ -59,6 +61,7 @@ from dispatch.model import DAY_S, PRIORITY_ORDER, Break, Problem, can_serve
 from dispatch.solver.build import COST_SCALE, worst_case_travel_s
 from dispatch.solver.penalties import drop_penalties
 from dispatch.solver.schedule import breaks_in_play
+from dispatch.solver.slots import proposal_slots
 
 # A travel time that makes an arc useless (forbidden): longer than any shift.
 UNREACHABLE_S = 4 * DAY_S
@@ -473,6 +476,7 @@ def _build(
 
     locations = [pyvrp.Location(x=all_points[i].lon, y=all_points[i].lat) for i in matrix_ids]
 
+    slot_of = proposal_slots(problem, candidates)
     clients: list[pyvrp.Client] = []
     client_visit: list[int] = []
     candidate_clients: list[list[int]] = []
@@ -482,10 +486,12 @@ def _build(
         prize = prizes[k]
         required = prize is None
         service_s = problem.visit_duration_s(visit)
-        # One client per booked slot; several slots form a mutually exclusive group.
-        group = None if len(visit.windows) == 1 else len(groups)
+        # One client per booked slot the proposal offers (see dispatch.solver.slots);
+        # several form a mutually exclusive group.
+        offered = (slot_of[v],) if v in slot_of else visit.windows
+        group = None if len(offered) == 1 else len(groups)
         members = []
-        for tw in visit.windows:
+        for tw in offered:
             members.append(len(clients))
             clients.append(
                 pyvrp.Client(

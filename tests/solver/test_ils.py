@@ -35,6 +35,7 @@ from dispatch.solver.ils import (
 )
 from dispatch.solver.presolve import presolve
 from dispatch.solver.search import solve
+from dispatch.solver.slots import proposal_slots
 from dispatch.synth import generate
 from tests.factories import ORIGIN, agent, hm, problem, visit, window
 from tests.solver.helpers import over_booked
@@ -541,3 +542,30 @@ def test_required_visits_are_hard_in_the_proposal_only_on_plain_vrptw() -> None:
             served = {v for r in routes.routes.values() for v in r}
             assert len(served) < len(pre.candidates)
             assert any(p.visits[v].required for v in served)
+
+
+def test_past_the_group_budget_the_proposal_offers_one_slot_per_visit() -> None:
+    """Where most visits have several slots, only the budget's visits stay groups; the
+    others are one client in the slot ``slots.proposal_slots`` chose."""
+    p = generate(60, 4, 0, features=False)
+    slots = (window("09:00", "11:00"), window("13:00", "15:00"), window("15:00", "17:00"))
+    p = dataclasses.replace(
+        p, visits=tuple(dataclasses.replace(v, windows=slots) for v in p.visits)
+    )
+    m = HaversineProvider().matrix(p.locations())
+    pre = presolve(p, m)
+    chosen = proposal_slots(p, pre.candidates)
+    assert 0 < len(chosen) < len(pre.candidates)
+    adapter = ils._build(
+        p, m, pre.candidates, pre.allowed, ils_prizes(p, pre.candidates), fold=None
+    )
+    assert adapter is not None
+    data = adapter.data
+    assert data.num_groups == len(pre.candidates) - len(chosen)
+    for c, v in enumerate(adapter.client_visit):
+        client = data.client(c)
+        if v in chosen:
+            assert client.group is None
+            assert (client.tw_early, client.tw_late) == (chosen[v].start_s, chosen[v].end_s)
+        else:
+            assert client.group is not None

@@ -1,0 +1,59 @@
+"""The booked slots the proposal offers a visit with several."""
+
+from __future__ import annotations
+
+import pytest
+
+from dispatch.model import Problem
+from dispatch.solver import slots
+from dispatch.solver.slots import proposal_slots
+from tests.factories import agent, problem, visit, window
+
+MORNING = ("09:00", "11:00")
+AFTERNOON = ("13:00", "15:00")
+
+
+def day(mornings: int, either: int) -> Problem:
+    """``mornings`` visits booked 09:00-11:00, then ``either`` that may take that slot or
+    13:00-15:00."""
+    visits = [visit(f"m{i}", windows=(MORNING,)) for i in range(mornings)]
+    visits += [visit(f"e{i}", windows=(MORNING, AFTERNOON)) for i in range(either)]
+    return problem([agent("a0"), agent("a1")], visits)
+
+
+@pytest.fixture
+def no_floor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(slots, "MIN_GROUP_EXTRA_CLIENTS", 0)
+
+
+def test_while_few_visits_have_several_slots_they_keep_them_all(no_floor: None) -> None:
+    p = day(20, 3)  # 3 extra clients, within 15% of 23
+    assert slots.GROUP_EXTRA_CLIENTS_SHARE * 23 >= 3
+    assert proposal_slots(p, range(len(p.visits))) == {}
+
+
+def test_a_small_day_keeps_every_slot() -> None:
+    p = day(10, slots.MIN_GROUP_EXTRA_CLIENTS)
+    assert proposal_slots(p, range(len(p.visits))) == {}
+    p = day(10, slots.MIN_GROUP_EXTRA_CLIENTS + 1)
+    assert len(proposal_slots(p, range(len(p.visits)))) == 1
+
+
+def test_past_the_budget_a_visit_takes_its_least_full_slot_and_the_closest_keep_both(
+    no_floor: None,
+) -> None:
+    p = day(10, 10)  # the afternoon fills up visit by visit, never past the morning
+    chosen = proposal_slots(p, range(len(p.visits)))
+    kept = int(slots.GROUP_EXTRA_CLIENTS_SHARE * 20)
+    assert kept == 3
+    # The first seven take the empty afternoon; the last three, whose two slots are by then
+    # nearly as full, keep both.
+    assert chosen == {10 + i: window(*AFTERNOON) for i in range(10 - kept)}
+
+
+def test_only_candidates_fill_the_day(no_floor: None) -> None:
+    """Without the morning's visits (not candidates) the two slots fill in turn."""
+    p = day(10, 10)
+    chosen = proposal_slots(p, range(10, 20))
+    assert len(chosen) == 10 - int(slots.GROUP_EXTRA_CLIENTS_SHARE * 10)
+    assert set(chosen.values()) == {window(*MORNING), window(*AFTERNOON)}
