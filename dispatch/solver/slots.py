@@ -70,8 +70,10 @@ def proposal_slots(problem: Problem, candidates: Sequence[int]) -> dict[int, Tim
         if len(visit.windows) == 1:
             continue
         duration_s = problem.visit_duration_s(visit)
-        fills = sorted((fill(w, duration_s), w.start_s, w) for w in visit.windows)
-        least[v] = fills[0][2]
+        fills = sorted(
+            (fill(w, duration_s), w.start_s, w.end_s, i) for i, w in enumerate(visit.windows)
+        )
+        least[v] = visit.windows[fills[0][3]]
         margin[v] = fills[1][0] - fills[0][0]
         book(least[v], duration_s)
     budget = max(MIN_GROUP_EXTRA_CLIENTS, GROUP_EXTRA_CLIENTS_SHARE * len(candidates))

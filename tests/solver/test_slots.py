@@ -57,3 +57,14 @@ def test_only_candidates_fill_the_day(no_floor: None) -> None:
     chosen = proposal_slots(p, range(10, 20))
     assert len(chosen) == 10 - int(slots.GROUP_EXTRA_CLIENTS_SHARE * 10)
     assert set(chosen.values()) == {window(*MORNING), window(*AFTERNOON)}
+
+
+def test_slots_alike_in_fill_and_start_are_told_apart(no_floor: None) -> None:
+    """Two overlapping slots that start together and span the same quarter hours are as
+    full as each other; the shorter one is offered."""
+    p = problem(
+        [agent("a0")],
+        [visit(f"e{i}", windows=(("09:00", "11:00"), ("09:00", "10:50"))) for i in range(10)],
+    )
+    chosen = proposal_slots(p, range(10))
+    assert set(chosen.values()) == {window("09:00", "10:50")}
