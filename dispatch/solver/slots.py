@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dispatch.model import DAY_S, Problem, TimeWindow
+from dispatch.model import Problem, TimeWindow
 
 # How full the day is, counted by quarter hour.
 BUCKET_S = 900
@@ -30,12 +30,6 @@ GROUP_EXTRA_CLIENTS_SHARE = 0.15
 MIN_GROUP_EXTRA_CLIENTS = 60
 
 
-def _buckets(window: TimeWindow) -> slice:
-    first = max(0, window.start_s // BUCKET_S)
-    last = min(DAY_S // BUCKET_S + 1, max(first + 1, -(-window.end_s // BUCKET_S)))
-    return slice(first, last)
-
-
 def proposal_slots(problem: Problem, candidates: Sequence[int]) -> dict[int, TimeWindow]:
     """The one slot offered to each candidate (visit position) with several that does not
     keep them all.
@@ -45,21 +39,31 @@ def proposal_slots(problem: Problem, candidates: Sequence[int]) -> dict[int, Tim
     candidate order, their least full slot and add their time there. Those whose two least
     full slots are closest keep every slot, while the extra clients they make stay within
     :data:`GROUP_EXTRA_CLIENTS_SHARE` of the candidates or :data:`MIN_GROUP_EXTRA_CLIENTS`."""
-    size = DAY_S // BUCKET_S + 1
+    visits = problem.visits
+    # Quarter hours from the first shift or slot on (a night shift may run past midnight).
+    spans = [a.shift for a in problem.agents] + [w for v in candidates for w in visits[v].windows]
+    if not spans:
+        return {}
+    origin_s = min(w.start_s for w in spans)
+    size = (max(w.end_s for w in spans) - origin_s) // BUCKET_S + 1
+
+    def buckets(window: TimeWindow) -> slice:
+        first = (window.start_s - origin_s) // BUCKET_S
+        return slice(first, max(first + 1, -(-(window.end_s - origin_s) // BUCKET_S)))
+
     agent_s = np.zeros(size)
     for agent in problem.agents:
-        agent_s[_buckets(agent.shift)] += BUCKET_S
+        agent_s[buckets(agent.shift)] += BUCKET_S
     booked_s = np.zeros(size)
 
     def book(window: TimeWindow, duration_s: int) -> None:
-        span = _buckets(window)
+        span = buckets(window)
         booked_s[span] += duration_s / (span.stop - span.start)
 
     def fill(window: TimeWindow, duration_s: int) -> float:
-        span = _buckets(window)
+        span = buckets(window)
         return float((booked_s[span].sum() + duration_s) / max(1.0, agent_s[span].sum()))
 
-    visits = problem.visits
     for v in candidates:
         if len(visits[v].windows) == 1:
             book(visits[v].windows[0], problem.visit_duration_s(visits[v]))

@@ -68,3 +68,15 @@ def test_slots_alike_in_fill_and_start_are_told_apart(no_floor: None) -> None:
     )
     chosen = proposal_slots(p, range(10))
     assert set(chosen.values()) == {window("09:00", "10:50")}
+
+
+def test_a_night_shift_past_midnight_counts_its_own_hours(no_floor: None) -> None:
+    """Slots after midnight of the plan's date fill like any others."""
+    late = (("24:15", "24:45"), ("25:00", "26:00"))
+    p = problem(
+        [agent("a0", shift=("20:00", "26:00"))],
+        [visit(f"n{i}", windows=late) for i in range(10)],
+    )
+    chosen = proposal_slots(p, range(10))
+    assert len(chosen) == 10 - int(slots.GROUP_EXTRA_CLIENTS_SHARE * 10)
+    assert set(chosen.values()) == {window(*late[0]), window(*late[1])}
