@@ -10,8 +10,8 @@ keeps improving. What PyVRP is told here is a faithful subset of the problem:
   (speed factor and worst-case congestion applied) with every visit the agent lacks the skills for
   made unreachable, which is how skills are expressed;
 - a visit with several booked slots becomes one client per slot in a mutually exclusive group,
-  while such extra clients are few; past that, a visit gets only its least full slot
-  (:mod:`dispatch.solver.slots`);
+  while such extra clients are few; past that, a visit gets only its least full slot, and a
+  window longer than a slot may be cut to its least full slice (:mod:`dispatch.solver.slots`);
 - ``max_visits`` is one more load dimension in which every visit weighs one;
 - droppable visits carry a prize by priority tier (:func:`ils_prizes`), so PyVRP serves before
   it saves travel and keeps urgent visits over normal ones; the full model then applies the
@@ -476,7 +476,9 @@ def _build(
 
     locations = [pyvrp.Location(x=all_points[i].lon, y=all_points[i].lat) for i in matrix_ids]
 
-    slot_of = proposal_slots(problem, candidates)
+    # Where every visit is required and hard (plain VRPTW such as Solomon's), the proposal
+    # keeps every slot and whole windows: one slot would only make a visit harder to serve.
+    slot_of = {} if keeps_pyvrp_settings(problem) else proposal_slots(problem, candidates)
     clients: list[pyvrp.Client] = []
     client_visit: list[int] = []
     candidate_clients: list[list[int]] = []

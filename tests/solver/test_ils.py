@@ -569,3 +569,18 @@ def test_past_the_group_budget_the_proposal_offers_one_slot_per_visit() -> None:
             assert (client.tw_early, client.tw_late) == (chosen[v].start_s, chosen[v].end_s)
         else:
             assert client.group is not None
+
+
+def test_where_every_visit_is_hard_the_proposal_keeps_whole_windows() -> None:
+    """C102's wide windows would be cut to slices elsewhere; all its visits are required and
+    hard, so the proposal offers each its whole window."""
+    p, m = to_problem(read_solomon(SOLOMON / "C102.txt"))
+    candidates = list(range(len(p.visits)))
+    assert keeps_pyvrp_settings(p) and proposal_slots(p, candidates)
+    allowed = [list(range(len(p.agents)))] * len(p.visits)
+    adapter = ils._build(p, m, candidates, allowed, ils_prizes(p, candidates), fold=None)
+    assert adapter is not None
+    for c, v in enumerate(adapter.client_visit):
+        booked = p.visits[v].windows[0]
+        client = adapter.data.client(c)
+        assert (client.tw_early, client.tw_late) == (booked.start_s, booked.end_s)

@@ -6,7 +6,7 @@ import pytest
 
 from dispatch.model import Problem
 from dispatch.solver import slots
-from dispatch.solver.slots import proposal_slots
+from dispatch.solver.slots import offered_slots, proposal_slots
 from tests.factories import agent, problem, visit, window
 
 MORNING = ("09:00", "11:00")
@@ -80,3 +80,36 @@ def test_a_night_shift_past_midnight_counts_its_own_hours(no_floor: None) -> Non
     chosen = proposal_slots(p, range(10))
     assert len(chosen) == 10 - int(slots.GROUP_EXTRA_CLIENTS_SHARE * 10)
     assert set(chosen.values()) == {window(*late[0]), window(*late[1])}
+
+
+def test_a_window_longer_than_a_slot_is_offered_as_slices() -> None:
+    assert offered_slots([window("09:00", "14:00")]) == [
+        window("09:00", "11:00"),
+        window("11:00", "13:00"),
+        window("13:00", "14:00"),
+    ]
+    assert offered_slots([window("09:00", "11:00")]) == [window("09:00", "11:00")]
+    booked = [window("09:00", "11:00"), window("13:00", "17:00")]
+    assert offered_slots(booked) == booked
+
+
+def test_a_wide_window_is_cut_to_its_slice_only_while_that_is_clearly_the_emptiest(
+    no_floor: None,
+) -> None:
+    """With the morning full, visits open 09:00-15:00 take 13:00-15:00 until it is about as
+    full as 11:00-13:00; the rest keep the whole window, and none counts against the budget
+    for groups."""
+    visits = [visit(f"m{i}", windows=(("09:00", "11:00"),)) for i in range(10)]
+    visits += [visit(f"n{i}", windows=(("11:00", "13:00"),)) for i in range(10)]
+    visits += [visit(f"w{i}", windows=(("09:00", "15:00"),)) for i in range(10)]
+    p = problem([agent("a0"), agent("a1")], visits)
+    chosen = proposal_slots(p, range(len(visits)))
+    assert 0 < len(chosen) < 10
+    assert set(chosen) == set(range(20, 20 + len(chosen)))
+    assert set(chosen.values()) == {window("13:00", "15:00")}
+
+
+def test_wide_windows_that_meet_the_same_room_everywhere_stay_whole(no_floor: None) -> None:
+    visits = [visit(f"w{i}", windows=(("09:00", "17:00"),)) for i in range(40)]
+    p = problem([agent("a0", shift=("09:00", "17:00"))], visits)
+    assert proposal_slots(p, range(len(visits))) == {}
