@@ -88,14 +88,14 @@ def proposal_slots(problem: Problem, candidates: Sequence[int]) -> dict[int, Tim
         span = buckets(window)
         return float((booked_s[span].sum() + duration_s) / max(1.0, agent_s[span].sum()))
 
+    options = {v: offered_slots(visits[v].windows) for v in candidates}
     for v in candidates:
-        if len(offered_slots(visits[v].windows)) == 1:
+        if len(options[v]) == 1:
             book(visits[v].windows[0], problem.visit_duration_s(visits[v]))
     least: dict[int, TimeWindow] = {}
     margin: dict[int, float] = {}
     for v in candidates:
-        visit = visits[v]
-        slots = offered_slots(visit.windows)
+        visit, slots = visits[v], options[v]
         if len(slots) == 1:
             continue
         duration_s = problem.visit_duration_s(visit)

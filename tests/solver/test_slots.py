@@ -1,4 +1,4 @@
-"""The booked slots the proposal offers a visit with several."""
+"""The slots the proposal offers a visit with several, or with one wide window."""
 
 from __future__ import annotations
 
