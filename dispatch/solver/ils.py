@@ -28,10 +28,12 @@ keeps improving. What PyVRP is told here is a faithful subset of the problem:
   the proposal no longer packs visits into the time the break will take.
 
 A ride into a delivery passes by its office (:func:`_via_offices`), so routes group
-deliveries behind one call. PyVRP knows no office calls as stops, no lateness (soft windows
-are hard here), no balance and no preferences; :mod:`dispatch.solver.repair` completes the
-routes (inserting office calls, placing breaks) and drops what no longer fits before the full
-model reads them.
+deliveries behind one call. Where PyVRP's copy of its matrices is cheap, the proposal gives
+each route that delivers the office it delivers most for, half way through: the route then
+calls there once and delivers anywhere after (:mod:`dispatch.solver.calls`). PyVRP knows no
+other office calls as stops, no lateness (soft windows are hard here), no office hours, no
+balance and no preferences; :mod:`dispatch.solver.repair` completes the routes (inserting
+office calls, placing breaks) and drops what no longer fits before the full model reads them.
 
 When a profile per skill set would take too much memory, profiles go by speed alone: every
 agent may take every visit in the proposal, and repair gives a visit proposed to an agent who
@@ -59,6 +61,12 @@ from pyvrp.stop import MaxIterations, MultipleCriteria, StoppingCriterion
 from dispatch.geo.matrix import TravelMatrix, agent_travel_matrix_s
 from dispatch.model import DAY_S, PRIORITY_ORDER, Break, Problem, can_serve
 from dispatch.solver.build import COST_SCALE, worst_case_travel_s
+from dispatch.solver.calls import (
+    DESIGNATE_AFTER_SHARE,
+    CallLayout,
+    designate,
+    designates,
+)
 from dispatch.solver.penalties import drop_penalties
 from dispatch.solver.schedule import breaks_in_play
 from dispatch.solver.slots import proposal_slots
@@ -68,6 +76,7 @@ UNREACHABLE_S = 4 * DAY_S
 # Upper bound on the memory the per-profile matrices may take.
 MAX_PROFILE_BYTES = 1_500_000_000
 MAX_VISITS_DIMENSION = "__visits__"
+OFFICE_DIMENSION = "__office__:"  # an office's documents (see dispatch.solver.calls)
 # Prize of a normal visit in the ILS phase (seconds of travel) and the ratio between tiers.
 PRIZE_BASE_S = 4 * 3600
 PRIZE_TIER_RATIO = 20
@@ -282,6 +291,8 @@ class _Adapter:
     type_agents: list[list[int]]  # PyVRP vehicle type -> agent positions
     # profile -> the clients of scarce visits it may serve, for profiles charged a reserve
     reserve_clients: dict[int, frozenset[int]]
+    # where routes may be given their office part way (see dispatch.solver.calls)
+    calls: CallLayout | None = None
 
 
 def _via_offices(
@@ -356,6 +367,7 @@ def _build(
     prizes: Sequence[int | None],
     fold: LunchFold | None,
     max_profile_bytes: int | None = None,
+    time_limit_s: float | None = None,
 ) -> _Adapter | None:
     agents = problem.agents
 
@@ -388,10 +400,6 @@ def _build(
     matrix_ids = depot_ids + [problem.visit_index(v) for v in candidates]
     n_depots = len(depot_ids)
     n_loc = len(matrix_ids)
-    ids = np.asarray(matrix_ids, dtype=np.int64)
-    full = worst_case_travel_s(matrix, np.arange(matrix.size))
-    base = full[np.ix_(ids, ids)]
-    _via_offices(problem, full, ids, n_depots, candidates, base)
 
     # Which candidates each agent may serve: presolve's single-visit test (skills, capacity,
     # pins, reach), the same restriction the OR-Tools model applies.
@@ -425,10 +433,28 @@ def _build(
         skills = sorted({s for v in candidates for s in problem.required_skills(visits[v])})
         if len(profile_key) * n_loc * n_loc * 16 > MAX_PROFILE_BYTES:
             return None
+    # Offices whose deliveries are candidates, as depots routes may be given part way.
+    office_of = {o.id: pos for pos, o in enumerate(problem.offices)}
+    delivery_office = {
+        k: office_of[office_id]
+        for k, v in enumerate(candidates)
+        if (office_id := visits[v].pickup_office) is not None and office_id in office_of
+    }
+    call_offices: list[int] = []
+    if time_limit_s is not None and designates(len(profile_key), n_loc, time_limit_s):
+        call_offices = sorted(set(delivery_office.values()))
+    matrix_ids += [problem.office_index(o) for o in call_offices]
+    ids = np.asarray(matrix_ids, dtype=np.int64)
+    full = worst_case_travel_s(matrix, np.arange(matrix.size))
+    base = full[np.ix_(ids, ids)]
+    direct = base.copy() if call_offices else base
+    _via_offices(problem, full, ids, n_depots, candidates, base)
     durations: list[Any] = []  # PyVRP's stubs type matrices loosely
     distances: list[Any] = []
     reserve_candidates: dict[int, frozenset[int]] = {}
+    speeds: list[float] = []
     for profile, (speed_factor, servable) in enumerate(profile_key):
+        speeds.append(speed_factor)
         travel = agent_travel_matrix_s(base, speed_factor).copy()
         blocked = [n_depots + k for k in range(len(candidates)) if k not in servable]
         if blocked:
@@ -447,8 +473,10 @@ def _build(
     if any(agent.max_visits is not None for agent in agents):
         dims.append(MAX_VISITS_DIMENSION)
     dims += [SKILL_DIMENSION + skill for skill in skills]
+    office_dim = {o: len(dims) + i for i, o in enumerate(call_offices)}
+    dims += [OFFICE_DIMENSION + str(o) for o in call_offices]
 
-    def amounts(v: int) -> list[int]:
+    def amounts(k: int, v: int) -> list[int]:
         demand = visits[v].demand
         needs = problem.required_skills(visits[v])
         out = []
@@ -457,6 +485,9 @@ def _build(
                 out.append(1)
             elif q.startswith(SKILL_DIMENSION):
                 out.append(SKILL_LOAD if q.removeprefix(SKILL_DIMENSION) in needs else 0)
+            elif q.startswith(OFFICE_DIMENSION):
+                office = int(q.removeprefix(OFFICE_DIMENSION))
+                out.append(1 if delivery_office.get(k) == office else 0)
             else:
                 out.append(demand.get(q, 0))
         return out
@@ -470,6 +501,8 @@ def _build(
             elif q.startswith(SKILL_DIMENSION):
                 skill = frozenset({q.removeprefix(SKILL_DIMENSION)})
                 out.append(SKILL_LOAD * len(candidates) if can_serve(agent, skill) else 0)
+            elif q.startswith(OFFICE_DIMENSION):
+                out.append(len(candidates))  # no limit until the route is given its office
             else:
                 out.append(agent.capacities.get(q, 0))
         return out
@@ -498,7 +531,7 @@ def _build(
             clients.append(
                 pyvrp.Client(
                     location=n_depots + k,
-                    delivery=amounts(v),
+                    delivery=amounts(k, v),
                     service_duration=service_s,
                     tw_early=clock(tw.start_s),
                     tw_late=clock(tw.end_s),
@@ -514,6 +547,17 @@ def _build(
         groups.append(pyvrp.ClientGroup(members, required=required))
 
     depots = [pyvrp.Depot(location=i) for i in range(n_depots)]
+    office_depot: dict[int, int] = {}
+    for i, o in enumerate(call_offices):
+        # The call takes its time here as on the ride through the office before; like that
+        # ride, it keeps no opening hours (repair places the call within them).
+        office_depot[o] = len(depots)
+        depots.append(
+            pyvrp.Depot(
+                location=n_depots + len(candidates) + i,
+                service_duration=problem.offices[o].pickup_s,
+            )
+        )
     type_key: dict[tuple[int, int, int, int, int, tuple[int, ...], int], int] = {}
     type_agents: list[list[int]] = []
     for a, agent in enumerate(agents):
@@ -564,7 +608,13 @@ def _build(
         profile: frozenset(c for k in ks for c in candidate_clients[k])
         for profile, ks in reserve_candidates.items()
     }
-    return _Adapter(data, client_visit, type_agents, reserve_clients)
+    calls = None
+    if call_offices:
+        deliveries: dict[int, list[int]] = {}
+        for k, o in delivery_office.items():
+            deliveries.setdefault(o, []).append(n_depots + k)
+        calls = CallLayout(direct, deliveries, office_depot, office_dim, speeds, UNREACHABLE_S)
+    return _Adapter(data, client_visit, type_agents, reserve_clients, calls)
 
 
 class _BestWatcher(pyvrp.IteratedLocalSearchCallbacks):
@@ -781,13 +831,18 @@ def ils_routes(
     visits applies and :func:`polishes` says so, it has :data:`POLISH_AFTER_SHARE` of the time
     and iterations; the rest goes on from its best without it (:func:`_polish_data`).
     ``max_profile_bytes`` caps the matrices per skill set below :data:`MAX_PROFILE_BYTES`
-    (see :func:`profile_budget_bytes`); past the cap skills are loads.
+    (see :func:`profile_budget_bytes`); past the cap skills are loads. On days with
+    deliveries, where :func:`dispatch.solver.calls.designates` allows, routes are given their
+    office after :data:`~dispatch.solver.calls.DESIGNATE_AFTER_SHARE` of the time and
+    iterations, and the search goes on from its best.
     Returns ``None`` when the problem is too large to hand over.
     """
     if not candidates or not problem.agents:
         return IlsRoutes({}, True, 0)
     started_s = time.perf_counter()
-    adapter = _build(problem, matrix, candidates, allowed_agents, prizes, fold, max_profile_bytes)
+    adapter = _build(
+        problem, matrix, candidates, allowed_agents, prizes, fold, max_profile_bytes, time_limit_s
+    )
     if adapter is None:
         return None
     built_s = time.perf_counter()
@@ -797,10 +852,15 @@ def ils_routes(
         and bool(adapter.reserve_clients)
         and polishes(len(candidates), time_limit_s, max_iterations)
     )
-    share = POLISH_AFTER_SHARE if polish else 1.0
+    share = 1.0
+    if polish:
+        share = POLISH_AFTER_SHARE
+    elif adapter.calls is not None:
+        share = DESIGNATE_AFTER_SHARE
     criteria: list[StoppingCriterion] = [_Deadline(built_s + share * left_s)]
     if max_iterations is not None:
         criteria.append(MaxIterations(math.ceil(share * max_iterations)))
+    stall_from_s = built_s + left_s / 2
     if stall_iterations is not None:
         criteria.append(_Stalled(stall_iterations, left_s / 2))
     stop = MultipleCriteria(criteria)
@@ -834,19 +894,16 @@ def ils_routes(
         )
         best = result.best
         iterations = int(result.num_iterations)
-        if polish and best.is_feasible():
-            criteria = [_Deadline(started_s + time_limit_s)]
+
+        def go_on(data: pyvrp.ProblemData, start: pyvrp.Solution) -> pyvrp.Result:
+            criteria: list[StoppingCriterion] = [_Deadline(started_s + time_limit_s)]
             if max_iterations is not None:
                 criteria.append(MaxIterations(max(0, max_iterations - iterations)))
-            data = _polish_data(adapter, best)
-            start = pyvrp.Solution(
-                data,
-                [
-                    pyvrp.Route(data, _clients_of(route), route.vehicle_type())
-                    for route in best.routes()
-                ],
-            )
-            polished = pyvrp.solve(
+            if stall_iterations is not None:
+                # Counted afresh, from half the time as before.
+                after_s = max(0.0, stall_from_s - time.perf_counter())
+                criteria.append(_Stalled(stall_iterations, after_s))
+            return pyvrp.solve(
                 data,
                 MultipleCriteria(criteria),
                 seed=seed,
@@ -855,9 +912,26 @@ def ils_routes(
                 params=params,
                 initial_solution=start,
             )
+
+        if polish and best.is_feasible():
+            data = _polish_data(adapter, best)
+            polished = go_on(data, _read_into(data, best))
             iterations += int(polished.num_iterations)
             if polished.best.is_feasible():
                 best = polished.best
+        elif adapter.calls is not None and best.is_feasible():
+            routes_so_far = [(r.vehicle_type(), _clients_of(r)) for r in best.routes()]
+            given = designate(adapter.data, adapter.type_agents, adapter.calls, routes_so_far)
+            second = go_on(given.data, given.start)
+            iterations += int(second.num_iterations)
+            if second.best.is_feasible():
+                best = second.best
+                adapter = replace(adapter, data=given.data, type_agents=given.type_agents)
+        elif adapter.calls is not None:
+            # No feasible routes to give offices to yet: the search goes on as it was.
+            second = go_on(adapter.data, best)
+            iterations += int(second.num_iterations)
+            best = second.best
     routes: dict[int, list[int]] = {}
     next_free = [0] * len(adapter.type_agents)
     for route in best.routes():
@@ -887,6 +961,12 @@ def polishes(clients: int, time_limit_s: float, max_iterations: int | None) -> b
 def _clients_of(route: pyvrp.Route) -> list[int]:
     """The route's clients (PyVRP client indices), in order."""
     return [act.idx for act in route.schedule() if act.type == pyvrp.ActivityType.CLIENT]
+
+
+def _read_into(data: pyvrp.ProblemData, best: pyvrp.Solution) -> pyvrp.Solution:
+    """``best`` as a solution of ``data``, the same problem with other clients' settings."""
+    routes = [pyvrp.Route(data, _clients_of(r), r.vehicle_type()) for r in best.routes()]
+    return pyvrp.Solution(data, routes)
 
 
 def _polish_data(adapter: _Adapter, best: pyvrp.Solution) -> pyvrp.ProblemData:

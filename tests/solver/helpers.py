@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import time
+from typing import Any, NamedTuple
+
+import pytest
+import pyvrp
 
 from dispatch.check import check_plan
 from dispatch.geo.matrix import TravelMatrix
@@ -46,3 +51,25 @@ def over_booked(every_visit_required: bool) -> Problem:
         for i, v in enumerate(day.visits)
     )
     return dataclasses.replace(day, visits=visits)
+
+
+class SolveCall(NamedTuple):
+    data: pyvrp.ProblemData
+    params: pyvrp.SolveParams
+    initial: pyvrp.Solution | None
+
+
+def solve_calls(monkeypatch: pytest.MonkeyPatch, late_s: float = 0.0) -> list[SolveCall]:
+    """Each ``pyvrp.solve`` call from now on: its problem data, parameters and first solution
+    given. Every call after the first starts ``late_s`` late."""
+    calls: list[SolveCall] = []
+    real_solve = pyvrp.solve
+
+    def spy(data: pyvrp.ProblemData, stop: Any, **kwargs: Any) -> pyvrp.Result:
+        if calls:
+            time.sleep(late_s)
+        calls.append(SolveCall(data, kwargs["params"], kwargs.get("initial_solution")))
+        return real_solve(data, stop, **kwargs)
+
+    monkeypatch.setattr(pyvrp, "solve", spy)
+    return calls

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 import pyvrp
@@ -38,30 +38,8 @@ from dispatch.solver.search import solve
 from dispatch.solver.slots import proposal_slots
 from dispatch.synth import generate
 from tests.factories import ORIGIN, agent, hm, problem, visit, window
-from tests.solver.helpers import over_booked
+from tests.solver.helpers import SolveCall, over_booked, solve_calls
 from tests.test_solomon import DATA as SOLOMON
-
-
-class SolveCall(NamedTuple):
-    data: pyvrp.ProblemData
-    params: pyvrp.SolveParams
-    initial: pyvrp.Solution | None
-
-
-def solve_calls(monkeypatch: pytest.MonkeyPatch, late_s: float = 0.0) -> list[SolveCall]:
-    """Each ``pyvrp.solve`` call from now on: its problem data, parameters and first solution
-    given. Every call after the first starts ``late_s`` late."""
-    calls: list[SolveCall] = []
-    real_solve = pyvrp.solve
-
-    def spy(data: pyvrp.ProblemData, stop: Any, **kwargs: Any) -> pyvrp.Result:
-        if calls:
-            time.sleep(late_s)
-        calls.append(SolveCall(data, kwargs["params"], kwargs.get("initial_solution")))
-        return real_solve(data, stop, **kwargs)
-
-    monkeypatch.setattr(pyvrp, "solve", spy)
-    return calls
 
 
 def three_days() -> tuple[Problem, Problem, Problem]:
@@ -76,14 +54,17 @@ def three_days() -> tuple[Problem, Problem, Problem]:
 def params_given(
     monkeypatch: pytest.MonkeyPatch, days: tuple[Problem, ...]
 ) -> list[pyvrp.SolveParams]:
-    """The settings PyVRP is given when the proposal runs on each of ``days`` (5 iterations)."""
+    """The settings PyVRP is first given when the proposal runs on each of ``days`` (5
+    iterations)."""
     calls = solve_calls(monkeypatch)
+    firsts = []
     for p in days:
         m = HaversineProvider().matrix(p.locations())
         pre = presolve(p, m)
         prizes = ils_prizes(p, pre.candidates)
+        firsts.append(len(calls))
         ils_routes(p, m, pre.candidates, pre.allowed, prizes, time_limit_s=5.0, max_iterations=5)
-    return [call.params for call in calls]
+    return [calls[k].params for k in firsts]
 
 
 def test_only_plain_vrptw_keeps_pyvrps_perturbation_steps() -> None:
@@ -179,7 +160,7 @@ def test_history_of_an_iteration_capped_search_does_not_depend_on_its_time() -> 
 
 
 def test_the_proposal_searches_with_that_history(monkeypatch: pytest.MonkeyPatch) -> None:
-    p = generate(30, 3, seed=1)
+    p = generate(30, 3, seed=1, offices=False)  # one search each (see dispatch.solver.calls)
     m = HaversineProvider().matrix(p.locations())
     pre = presolve(p, m)
     prizes = ils_prizes(p, pre.candidates)
@@ -196,7 +177,7 @@ def test_the_proposals_time_counts_pyvrps_set_up(monkeypatch: pytest.MonkeyPatch
     """PyVRP builds its neighbourhoods and a first solution before its first iteration (1.4 s
     on a 1000-visit day); the proposal's limit counts that time too, so a set-up that outlasts
     the limit leaves no iteration, and the time after the proposal stays repair's."""
-    p = generate(30, 3, seed=1)
+    p = generate(30, 3, seed=1, offices=False)
     m = HaversineProvider().matrix(p.locations())
     pre = presolve(p, m)
     prizes = ils_prizes(p, pre.candidates)
@@ -219,7 +200,7 @@ def test_too_many_skill_sets_still_get_a_proposal(monkeypatch: pytest.MonkeyPatc
     speed instead of declining, each skill a load an agent without it has no room for: the
     visits it proposes go to skilled agents. Repair gives a pinned visit proposed to another
     agent to its own."""
-    p = generate(60, 6, seed=1, features=True)
+    p = generate(60, 6, seed=1, offices=False)
     m = HaversineProvider().matrix(p.locations())
     pre = presolve(p, m)
     prizes = ils_prizes(p, pre.candidates)
@@ -255,7 +236,7 @@ def test_a_proposal_too_short_for_a_matrix_per_skill_set_takes_skills_as_loads(
     """The matrices per skill set cost set-up time before the first iteration: within the
     bytes a second of the proposal pays for (PROFILE_BYTES_PER_PROPOSAL_S) a solve keeps them,
     past it skills are loads. The choice rests on the limit, not the clock."""
-    p = generate(60, 6, seed=1, features=True)
+    p = generate(60, 6, seed=1, offices=False)  # no office documents among the loads
     m = HaversineProvider().matrix(p.locations())
     calls = solve_calls(monkeypatch)
 
