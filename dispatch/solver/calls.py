@@ -12,7 +12,8 @@ route's first delivery of that office, where the old travel already paid for it.
 
 The matrices PyVRP copies when its problem changes cost time (about 4 ns a byte: 5.7 s on a
 1000-visit field day with 69 skill sets), so routes are only given their office where that
-copy is small against the proposal (:func:`designates`).
+copy is small against the proposal, and on days of at most :data:`MAX_DESIGNATED_VISITS`
+(:func:`designates`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ from dispatch.geo.matrix import agent_travel_matrix_s
 REBUILD_BYTES_PER_PROPOSAL_S = 12_000_000
 # The share of the proposal's time and iterations before routes get their office.
 DESIGNATE_AFTER_SHARE = 0.5
+# 1000-visit field days did not gain (benchmarks/README.md, "One office call per route"): at
+# 30 s, with the copy taking 5.7-7.1 s, better by the objective on 2 seeds of 4; at 120 s on
+# neither of 2 (998/92.4 against 999/93.4, 998/97.1 against 998/93.3). 500-visit days did.
+MAX_DESIGNATED_VISITS = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +58,14 @@ class CallLayout:
     unreachable_s: int
 
 
-def designates(profiles: int, locations: int, time_limit_s: float) -> bool:
-    """Whether a proposal of ``time_limit_s`` over ``profiles`` matrices of ``locations`` may
-    give routes their office (see :data:`REBUILD_BYTES_PER_PROPOSAL_S`). The limit given, not
-    the time left, decides, so that the same input plans the same way."""
+def designates(visits: int, profiles: int, locations: int, time_limit_s: float) -> bool:
+    """Whether a proposal of ``visits`` in ``time_limit_s``, over ``profiles`` matrices of
+    ``locations``, may give routes their office (see :data:`REBUILD_BYTES_PER_PROPOSAL_S` and
+    :data:`MAX_DESIGNATED_VISITS`). The limit given, not the time left, decides, so that the
+    same input plans the same way."""
     matrix_bytes = profiles * locations * locations * 16  # distances and durations
-    return matrix_bytes <= REBUILD_BYTES_PER_PROPOSAL_S * time_limit_s
+    fits = matrix_bytes <= REBUILD_BYTES_PER_PROPOSAL_S * time_limit_s
+    return fits and visits <= MAX_DESIGNATED_VISITS
 
 
 def route_office(data: pyvrp.ProblemData, clients: Sequence[int], layout: CallLayout) -> int | None:

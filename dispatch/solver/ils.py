@@ -441,7 +441,9 @@ def _build(
         if (office_id := visits[v].pickup_office) is not None and office_id in office_of
     }
     call_offices: list[int] = []
-    if time_limit_s is not None and designates(len(profile_key), n_loc, time_limit_s):
+    if time_limit_s is not None and designates(
+        len(candidates), len(profile_key), n_loc, time_limit_s
+    ):
         call_offices = sorted(set(delivery_office.values()))
     matrix_ids += [problem.office_index(o) for o in call_offices]
     ids = np.asarray(matrix_ids, dtype=np.int64)

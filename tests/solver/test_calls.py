@@ -44,12 +44,18 @@ def routes_of(best: pyvrp.Solution) -> list[tuple[int, list[int]]]:
 
 def test_routes_get_their_office_only_where_pyvrps_copy_is_small() -> None:
     """PyVRP copies every matrix when its problem changes (about 4 ns a byte)."""
-    assert designates(27, 352, 30.0)  # a 300-visit field day: 54 MB
-    assert not designates(69, 1120, 60.0)  # a 1000-visit one: 1.4 GB, about 6 s
+    assert designates(300, 27, 352, 30.0)  # a 300-visit field day: 54 MB
+    assert not designates(1000, 69, 1120, 60.0)  # a 1000-visit one: 1.4 GB, about 6 s
     at_budget = calls.REBUILD_BYTES_PER_PROPOSAL_S * 2.0
     side = int((at_budget / 16) ** 0.5)
-    assert designates(1, side, 2.0)
-    assert not designates(1, side + 1, 2.0)
+    assert designates(100, 1, side, 2.0)
+    assert not designates(100, 1, side + 1, 2.0)
+
+
+def test_large_days_never_give_routes_their_office() -> None:
+    most = calls.MAX_DESIGNATED_VISITS
+    assert designates(most, 1, most + 10, 600.0)
+    assert not designates(most + 1, 1, most + 10, 600.0)
 
 
 def test_a_route_is_given_the_office_it_delivers_most_for() -> None:
