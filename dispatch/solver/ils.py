@@ -28,12 +28,13 @@ keeps improving. What PyVRP is told here is a faithful subset of the problem:
   the proposal no longer packs visits into the time the break will take.
 
 A ride into a delivery passes by its office (:func:`_via_offices`), so routes group
-deliveries behind one call. Where PyVRP's copy of its matrices is cheap, the proposal gives
-each route that delivers the office it delivers most for, half way through: the route then
-calls there once and delivers anywhere after (:mod:`dispatch.solver.calls`). PyVRP knows no
-other office calls as stops, no lateness (soft windows are hard here), no office hours, no
-balance and no preferences; :mod:`dispatch.solver.repair` completes the routes (inserting
-office calls, placing breaks) and drops what no longer fits before the full model reads them.
+deliveries behind one call. On days up to 600 visits, where PyVRP's copy of its matrices is
+cheap, the proposal gives each route that delivers the office it delivers most for, half way
+through: the route then calls there once and delivers anywhere after
+(:mod:`dispatch.solver.calls`). PyVRP knows no other office calls as stops, no lateness (soft
+windows are hard here), no office hours, no balance and no preferences;
+:mod:`dispatch.solver.repair` completes the routes (inserting office calls, placing breaks)
+and drops what no longer fits before the full model reads them.
 
 When a profile per skill set would take too much memory, profiles go by speed alone: every
 agent may take every visit in the proposal, and repair gives a visit proposed to an agent who
