@@ -32,11 +32,14 @@ from dispatch.geo.matrix import agent_travel_matrix_s
 # The proposal's matrices PyVRP may copy per second of the proposal for routes to get their
 # office: at about 4 ns a byte, this keeps the copy near 5% of the proposal's time.
 REBUILD_BYTES_PER_PROPOSAL_S = 12_000_000
-# The share of the proposal's time and iterations before routes get their office.
+# The share of the proposal's time and iterations before routes get their office. At 300
+# visits and 30 s (seeds 0-3) a switch at 30% served and rode within the spread of runs at
+# half; a second round at three quarters lost 5 visits over 100-visit days at 5 s.
 DESIGNATE_AFTER_SHARE = 0.5
 # 1000-visit field days did not gain (benchmarks/README.md, "One office call per route"): at
 # 30 s, with the copy taking 5.7-7.1 s, better by the objective on 2 seeds of 4; at 120 s on
-# neither of 2 (998/92.4 against 999/93.4, 998/97.1 against 998/93.3). 500-visit days did.
+# neither of 2 (998/92.4 against 999/93.4, 998/97.1 against 998/93.3). 500-visit days at 30 s
+# did: 1935 served against 1927 over seeds 0-3.
 MAX_DESIGNATED_VISITS = 600
 
 
