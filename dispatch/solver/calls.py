@@ -134,7 +134,11 @@ def designate(
                 if key not in office_profile:
                     office_profile[key] = len(durations)
                     duration, distance = _direct_into(
-                        layout, office, vehicle.profile, durations, distances
+                        layout,
+                        office,
+                        layout.speeds[vehicle.profile],
+                        durations[vehicle.profile],
+                        distances[vehicle.profile],
                     )
                     durations.append(duration)
                     distances.append(distance)
@@ -170,16 +174,17 @@ def designate(
 def _direct_into(
     layout: CallLayout,
     office: int,
-    profile: int,
-    durations: Sequence[npt.ArrayLike],
-    distances: Sequence[npt.ArrayLike],
+    speed_factor: float,
+    durations: npt.ArrayLike,
+    distances: npt.ArrayLike,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """A profile's matrices with the rides into ``office``'s deliveries direct (arcs the
-    profile forbids stay forbidden); the cost keeps whatever it adds to the travel."""
-    duration = np.array(durations[profile], dtype=np.int64)
-    extra = np.asarray(distances[profile], dtype=np.int64) - duration
+    """A profile's matrices (at ``speed_factor``) with the rides into ``office``'s deliveries
+    direct (arcs the profile forbids stay forbidden); the cost keeps what it adds to the
+    travel."""
+    duration = np.array(durations, dtype=np.int64)
+    extra = np.asarray(distances, dtype=np.int64) - duration
     cols = list(layout.deliveries[office])
-    rides = agent_travel_matrix_s(layout.direct[:, cols], layout.speeds[profile])
+    rides = agent_travel_matrix_s(layout.direct[:, cols], speed_factor)
     open_arcs = duration[:, cols] < layout.unreachable_s
     duration[:, cols] = np.where(open_arcs, rides, duration[:, cols])
     return duration, duration + extra

@@ -293,7 +293,7 @@ class _Adapter:
     # profile -> the clients of scarce visits it may serve, for profiles charged a reserve
     reserve_clients: dict[int, frozenset[int]]
     # where routes may be given their office part way (see dispatch.solver.calls)
-    calls: CallLayout | None = None
+    calls: CallLayout | None
 
 
 def _via_offices(
