@@ -61,6 +61,7 @@ from pyvrp.stop import MaxIterations, MultipleCriteria, StoppingCriterion
 
 from dispatch.geo.matrix import TravelMatrix, agent_travel_matrix_s
 from dispatch.model import DAY_S, PRIORITY_ORDER, Break, Problem, can_serve
+from dispatch.solver import granular
 from dispatch.solver.build import COST_SCALE, worst_case_travel_s
 from dispatch.solver.calls import (
     DESIGNATE_AFTER_SHARE,
@@ -892,9 +893,7 @@ def ils_routes(
         # A penalty at its bound only says that more visits are offered than fit, which is
         # what prizes are for: those visits come back unassigned with a reason.
         warnings.simplefilter("ignore", PenaltyBoundWarning)
-        result = pyvrp.solve(
-            adapter.data, stop, seed=seed, collect_stats=False, display=False, params=params
-        )
+        result = granular.solve(adapter.data, stop, seed=seed, params=params)
         best = result.best
         iterations = int(result.num_iterations)
 
@@ -906,14 +905,8 @@ def ils_routes(
                 # Counted afresh, from half the time as before.
                 after_s = max(0.0, stall_from_s - time.perf_counter())
                 criteria.append(_Stalled(stall_iterations, after_s))
-            return pyvrp.solve(
-                data,
-                MultipleCriteria(criteria),
-                seed=seed,
-                collect_stats=False,
-                display=False,
-                params=params,
-                initial_solution=start,
+            return granular.solve(
+                data, MultipleCriteria(criteria), seed=seed, params=params, initial_solution=start
             )
 
         if polish and best.is_feasible():

@@ -13,7 +13,7 @@ from dispatch.check import check_plan
 from dispatch.geo.matrix import TravelMatrix
 from dispatch.model import Problem
 from dispatch.plan import Plan, Reason
-from dispatch.solver import solve
+from dispatch.solver import granular, solve
 from dispatch.synth import generate
 
 # Enough for the tiny problems here to reach their optimum; keeps every test deterministic.
@@ -60,10 +60,10 @@ class SolveCall(NamedTuple):
 
 
 def solve_calls(monkeypatch: pytest.MonkeyPatch, late_s: float = 0.0) -> list[SolveCall]:
-    """Each ``pyvrp.solve`` call from now on: its problem data, parameters and first solution
-    given. Every call after the first starts ``late_s`` late."""
+    """Each call of PyVRP's search (``granular.solve``) from now on: its problem data,
+    parameters and first solution given. Every call after the first starts ``late_s`` late."""
     calls: list[SolveCall] = []
-    real_solve = pyvrp.solve
+    real_solve = granular.solve
 
     def spy(data: pyvrp.ProblemData, stop: Any, **kwargs: Any) -> pyvrp.Result:
         if calls:
@@ -71,5 +71,5 @@ def solve_calls(monkeypatch: pytest.MonkeyPatch, late_s: float = 0.0) -> list[So
         calls.append(SolveCall(data, kwargs["params"], kwargs.get("initial_solution")))
         return real_solve(data, stop, **kwargs)
 
-    monkeypatch.setattr(pyvrp, "solve", spy)
+    monkeypatch.setattr(granular, "solve", spy)
     return calls

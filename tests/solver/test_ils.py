@@ -13,7 +13,7 @@ from pyvrp.search import NeighbourhoodParams, PerturbationParams
 from dispatch.geo.matrix import HaversineProvider
 from dispatch.model import Break, Location, Priority, Problem, can_serve
 from dispatch.solomon import read_solomon, to_problem
-from dispatch.solver import ils
+from dispatch.solver import granular, ils
 from dispatch.solver.ils import (
     MAX_PERTURBATIONS_INEXACT,
     MIN_HISTORY,
@@ -182,14 +182,14 @@ def test_the_proposals_time_counts_pyvrps_set_up(monkeypatch: pytest.MonkeyPatch
     pre = presolve(p, m)
     prizes = ils_prizes(p, pre.candidates)
     first_checks: list[bool] = []
-    real_solve = pyvrp.solve
+    real_solve = granular.solve
 
     def slow_set_up(data: pyvrp.ProblemData, stop: Any, **kwargs: Any) -> pyvrp.Result:
         time.sleep(0.3)
         first_checks.append(stop(0.0))
         return real_solve(data, stop, **kwargs)
 
-    monkeypatch.setattr(pyvrp, "solve", slow_set_up)
+    monkeypatch.setattr(granular, "solve", slow_set_up)
     routes = ils_routes(p, m, pre.candidates, pre.allowed, prizes, time_limit_s=0.2)
     assert first_checks == [True]
     assert routes is not None and routes.iterations == 0
