@@ -251,3 +251,29 @@ def test_presolve_with_congestion_times_every_trip_step_by_step() -> None:
     rush = TravelMatrix(m.duration_s, m.distance_m, CongestionProfile(tuple([1.5] * 24)))
     assert _Trips(p, rush).at_once is None
     assert _Trips(p, m).at_once is not None
+
+
+def test_visits_alike_but_for_one_rule_are_judged_apart() -> None:
+    """The rules without timing are judged once per kind of visit; a visit that differs from
+    an earlier one only in its pin, demand, lateness allowance or length gets its own verdict."""
+    early_slot = [("07:00", "07:50")]  # before the shifts open, but for 30 min of lateness
+    p = problem(
+        [
+            agent("A", shift=("08:00", "12:00"), capacities={"cash": 10}),
+            agent("B", shift=("08:00", "12:00"), capacities={"cash": 30}),
+        ],
+        [
+            visit("free", service="cnic_renewal"),
+            visit("pinned", service="cnic_renewal", required_agent="B"),
+            visit("small", demand={"cash": 5}),
+            visit("large", demand={"cash": 20}),
+            visit("on time", service="cnic_renewal", windows=early_slot),
+            visit("may be late", service="cnic_renewal", windows=early_slot, max_late_s=1800),
+            visit("brief", service="birth_certificate", windows=[("11:45", "11:48")]),  # 10 min
+            visit("longer", service="cnic_renewal", windows=[("11:45", "11:48")]),  # 20 min
+        ],
+    )
+    pre = presolve(p, line_matrix([0] * 12))
+    assert pre.allowed == ((0, 1), (1,), (0, 1), (1,), (), (0, 1), (0, 1), ())
+    assert pre.unassigned[4].reason is Reason.WINDOW_OUTSIDE_SHIFTS
+    assert pre.unassigned[7].reason is Reason.WINDOW_OUTSIDE_SHIFTS
