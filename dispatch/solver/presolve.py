@@ -165,8 +165,7 @@ class _Trips:
         self.problem = problem
         self.matrix = matrix
         self.twin = _twins(problem, matrix)
-        self.rests = [_breaks_matter(agent) for agent in problem.agents]
-        self.rest = np.array(self.rests, dtype=np.bool_)
+        self.rests = np.array([_breaks_matter(agent) for agent in problem.agents], dtype=np.bool_)
         self.known: dict[tuple[int, int, int | None, bool], bool] = {}
         # One timer per agent and break rule: setting one up costs as much as a short trip.
         self.timers: dict[tuple[int, bool], RouteTimer] = {}
@@ -184,7 +183,7 @@ class _Trips:
         :meth:`serves_alone` says: the trips timed at once first, then one by one those that
         timing did not accept."""
         at = np.asarray(agents, dtype=np.intp)
-        rest = self.rest[at] & breaks  # an agent whose breaks do not matter: the same trip
+        rest = self.rests[at] & breaks  # an agent whose breaks do not matter: the same trip
         sure = np.zeros(len(at), dtype=np.bool_)
         if self.at_once is not None:
             if rest.any():
@@ -258,7 +257,9 @@ class _AllAgents:
     duration_s: npt.NDArray[np.int64]
 
     @classmethod
-    def of(cls, problem: Problem, matrix: TravelMatrix, rests: Sequence[bool]) -> _AllAgents | None:
+    def of(
+        cls, problem: Problem, matrix: TravelMatrix, rests: npt.NDArray[np.bool_]
+    ) -> _AllAgents | None:
         if matrix.congestion is not None or not problem.agents:
             return None
         agents = problem.agents
