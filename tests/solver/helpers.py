@@ -57,18 +57,20 @@ class SolveCall(NamedTuple):
     data: pyvrp.ProblemData
     params: pyvrp.SolveParams
     initial: pyvrp.Solution | None
+    stop: Any
 
 
 def solve_calls(monkeypatch: pytest.MonkeyPatch, late_s: float = 0.0) -> list[SolveCall]:
     """Each call of PyVRP's search (``granular.solve``) from now on: its problem data,
-    parameters and first solution given. Every call after the first starts ``late_s`` late."""
+    parameters, first solution given and stopping criterion. Every call after the first starts
+    ``late_s`` late."""
     calls: list[SolveCall] = []
     real_solve = granular.solve
 
     def spy(data: pyvrp.ProblemData, stop: Any, **kwargs: Any) -> pyvrp.Result:
         if calls:
             time.sleep(late_s)
-        calls.append(SolveCall(data, kwargs["params"], kwargs.get("initial_solution")))
+        calls.append(SolveCall(data, kwargs["params"], kwargs.get("initial_solution"), stop))
         return real_solve(data, stop, **kwargs)
 
     monkeypatch.setattr(granular, "solve", spy)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
 import pyvrp
@@ -12,7 +10,7 @@ from pyvrp.stop import MaxIterations
 from dispatch.check import check_plan
 from dispatch.geo.matrix import HaversineProvider, TravelMatrix
 from dispatch.model import Problem
-from dispatch.solver import calls, granular, ils
+from dispatch.solver import calls, ils
 from dispatch.solver.calls import designate, designates, route_office
 from dispatch.solver.ils import ils_prizes, ils_routes
 from dispatch.solver.presolve import presolve
@@ -182,14 +180,7 @@ def test_after_routes_get_their_office_a_stalled_search_still_stops(
     p, m = delivering_day()
     pre = presolve(p, m)
     prizes = ils_prizes(p, pre.candidates)
-    stops: list[Any] = []
-    real_solve = granular.solve
-
-    def spy(data: pyvrp.ProblemData, stop: Any, **kwargs: Any) -> pyvrp.Result:
-        stops.append(stop)
-        return real_solve(data, stop, **kwargs)
-
-    monkeypatch.setattr(granular, "solve", spy)
+    calls = solve_calls(monkeypatch)
     ils_routes(p, m, pre.candidates, pre.allowed, prizes, time_limit_s=2.0, stall_iterations=50)
-    assert len(stops) == 2
-    assert all(any(isinstance(c, ils._Stalled) for c in stop.criteria) for stop in stops)
+    assert len(calls) == 2
+    assert all(any(isinstance(c, ils._Stalled) for c in call.stop.criteria) for call in calls)

@@ -402,7 +402,7 @@ def test_the_proposal_goes_on_without_the_reserve_keeping_what_it_serves(
     p = spread_pinned_day()
     calls, routes = polish_calls(monkeypatch, p, max_iterations=1000)
     assert len(calls) == 2
-    (first, _, none), (data, _, start) = calls
+    (first, _, none, _), (data, _, start, _) = calls
     assert none is None and start is not None
     assert any((first.distance_matrix(q) != first.duration_matrix(q)).any() for q in range(2))
     served = {c for r in start.routes() for c in ils._clients_of(r)}
