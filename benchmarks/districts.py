@@ -15,6 +15,10 @@ single time-limited runs differ by several visits and hours, so a finding should
 few seeds. After the comparison lines a summary per size and limit counts the seeds where the
 target was met and gives each solver's mean served and travel.
 
+``--all-day`` opens every visit for the whole booking day (one window from the first slot's
+start to the last one's end, :func:`open_all_day`), as when citizens accept any time: the
+same visits, agents and offices, with the time of each visit left to the solvers.
+
 ``--same-work`` also solves, with the engine, the day cut down to exactly the visits the peer
 served (same agents, offices, limit and seed; row ``engine=vroom``). The full-day comparison
 mixes two things, how much is served and how well it is routed; on the peer's own work only
@@ -23,7 +27,7 @@ the routing is compared: can the engine serve all of it, and with less travel?
 Usage::
 
     python benchmarks/districts.py [--sizes 100,300,1000] [--time-limit 30,60] [--seed 0[,1...]]
-                                   [--peers vroom] [--same-work] [--plain]
+                                   [--peers vroom] [--same-work] [--plain] [--all-day]
                                    [--solution-limit N] [--out PATH]
 
 Wall times depend on the machine and on what else runs on it; compare runs made side by side.
@@ -56,9 +60,9 @@ from dispatch.geo.matrix import TravelMatrix
 from dispatch.geo.provider import TravelSpec, make_provider
 from dispatch.io import atomic_write_text
 from dispatch.kpis import compute_kpis
-from dispatch.model import Priority, Problem
+from dispatch.model import Priority, Problem, TimeWindow
 from dispatch.plan import Plan, StopKind
-from dispatch.synth import generate
+from dispatch.synth import SLOTS, generate
 
 AGENTS_FOR_SIZE: dict[int, int] = {100: 8, 300: 20, 1000: 60}
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "districts.json"
@@ -68,6 +72,14 @@ PEERS = ("vroom",)
 def agents_for(n_visits: int) -> int:
     """The agent count used for a size: the table above, else about 16 visits per agent."""
     return AGENTS_FOR_SIZE.get(n_visits, max(1, round(n_visits / 16)))
+
+
+def open_all_day(problem: Problem) -> Problem:
+    """``problem`` with every visit open for the whole booking day: one window from the first
+    slot's start to the last slot's end (:data:`dispatch.synth.SLOTS`), all else as it was."""
+    day = TimeWindow(SLOTS[0].start_s, SLOTS[-1].end_s)
+    visits = tuple(dataclasses.replace(v, windows=(day,)) for v in problem.visits)
+    return dataclasses.replace(problem, visits=visits)
 
 
 def _count(mapping: Any, priority: Priority) -> int:
@@ -460,6 +472,9 @@ def main(argv: list[str] | None = None) -> int:
         "--same-work", action="store_true", help="also solve each peer's served visits alone"
     )
     parser.add_argument("--plain", action="store_true", help="days without the field realities")
+    parser.add_argument(
+        "--all-day", action="store_true", help="every visit open for the whole booking day"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
 
@@ -482,6 +497,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"seed {seed}", flush=True)
         for n_visits in args.sizes:
             problem = generate(n_visits, agents_for(n_visits), seed, features=not args.plain)
+            if args.all_day:
+                problem = open_all_day(problem)
             problems.append(dict(describe_problem(problem), seed=seed))
             matrix = make_provider(TravelSpec()).matrix(problem.locations())
             for limit_s in args.time_limit:
@@ -530,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
             "seeds": args.seeds,
             "solution_limit": args.solution_limit,
             "features": not args.plain,
+            "all_day": args.all_day,
             "travel": "haversine (default TravelSpec)",
             "threads": 1,
             "peers": peers,

@@ -207,6 +207,19 @@ def test_peer_work_keeps_only_the_peer_s_visits_with_their_travel() -> None:
     assert check_plan(work, plan, m).ok and plan.served_ids() == ["V2"]
 
 
+def test_a_day_open_all_day_keeps_its_visits_but_their_windows() -> None:
+    """Every visit of a field day gets the one window 09:00-17:00 (from the first slot's start
+    to the last one's end); nothing else of the day changes."""
+    p = generate(30, 3, seed=1)
+    assert any(v.windows != (window("09:00", "17:00"),) for v in p.visits)
+    opened = districts.open_all_day(p)
+    assert [v.windows for v in opened.visits] == [(window("09:00", "17:00"),)] * len(p.visits)
+    assert [replace(v, windows=()) for v in opened.visits] == [
+        replace(v, windows=()) for v in p.visits
+    ]
+    assert replace(opened, visits=()) == replace(p, visits=())
+
+
 def test_same_work_needs_every_peer_visit_served_with_less_travel() -> None:
     """On the peer's own visits the engine must serve all of them, with less travel."""
     peer = {"solver": "vroom", "visits": 10, "time_limit_s": 30.0, "checker_ok": True}
