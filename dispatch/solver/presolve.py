@@ -172,16 +172,11 @@ class _Trips:
         self.at_once = _AllAgents.of(problem, matrix, self.rests)
         self.fit_at_once: dict[tuple[int, int | None, bool], npt.NDArray[np.bool_]] = {}
 
-    def serves_alone(self, a: int, v: int, *, office: int | None, breaks: bool) -> bool:
-        """Agent ``a`` leaves its start, serves visit ``v`` (calling at ``office`` first, if
-        given) and is back by its shift end, taking its breaks or, with ``breaks`` false,
-        none."""
-        return a in self.able([a], v, office=office, breaks=breaks)
-
     def able(self, agents: Sequence[int], v: int, *, office: int | None, breaks: bool) -> list[int]:
-        """Those of ``agents`` (in their order) who serve visit ``v`` alone, as
-        :meth:`serves_alone` says: the trips timed at once first, then one by one those that
-        timing did not accept."""
+        """Those of ``agents`` (in their order) who serve visit ``v`` alone: leave their start,
+        serve it (calling at ``office`` first, if given) and are back by their shift end,
+        taking their breaks or, with ``breaks`` false, none. The trips timed at once first,
+        then one by one those that timing did not accept."""
         at = np.asarray(agents, dtype=np.intp)
         rest = self.rests[at] & breaks  # an agent whose breaks do not matter: the same trip
         sure = np.zeros(len(at), dtype=np.bool_)

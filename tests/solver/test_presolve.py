@@ -181,8 +181,8 @@ def test_a_trip_is_timed_once_where_the_breaks_change_nothing() -> None:
     trips = _Trips(p, m)
     trips.at_once = None  # every trip timed step by step
     for a in (0, 1):
-        trips.serves_alone(a, 0, office=None, breaks=False)
-        trips.serves_alone(a, 0, office=None, breaks=True)
+        trips.able([a], 0, office=None, breaks=False)
+        trips.able([a], 0, office=None, breaks=True)
     # A's lunch falls in its shift: its trip is timed both ways. B's does not.
     assert sorted((a, breaks) for a, _, _, breaks in trips.known) == [
         (0, False),
