@@ -36,7 +36,14 @@ import numpy.typing as npt
 from dispatch.geo.matrix import TravelMatrix, agent_travel_matrix_s
 from dispatch.model import Agent, Problem, Visit, can_serve
 from dispatch.plan import Reason, StopKind, Unassigned
-from dispatch.solver.schedule import RouteTimer, Step, actual_travel, breaks_in_play, timer_fits
+from dispatch.solver.schedule import (
+    RouteTimer,
+    Step,
+    VisitTimes,
+    actual_travel,
+    breaks_in_play,
+    timer_fits,
+)
 from dispatch.solver.windows import earliest_start_s, sorted_windows
 
 __all__ = [
@@ -169,6 +176,7 @@ class _Trips:
         self.known: dict[tuple[int, int, int | None, bool], bool] = {}
         # One timer per agent and break rule: setting one up costs as much as a short trip.
         self.timers: dict[tuple[int, bool], RouteTimer] = {}
+        self.times = VisitTimes(problem)
         self.at_once = _AllAgents.of(problem, matrix, self.rests)
         self.fit_at_once: dict[tuple[int, int | None, bool], npt.NDArray[np.bool_]] = {}
 
@@ -215,7 +223,7 @@ class _Trips:
         timer = self.timers.get((a, breaks))
         if timer is None:
             travel = actual_travel(self.matrix, self.problem.agents[a].speed_factor)
-            timer = RouteTimer(self.problem, a, travel, ignore_breaks=not breaks)
+            timer = RouteTimer(self.problem, a, travel, ignore_breaks=not breaks, times=self.times)
             self.timers[(a, breaks)] = timer
         return timer
 

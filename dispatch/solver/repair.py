@@ -55,7 +55,7 @@ from dispatch.model import Problem
 from dispatch.plan import StopKind
 from dispatch.solver.build import RoutingBuild
 from dispatch.solver.penalties import PREFERENCE_WEIGHT_S, tier
-from dispatch.solver.schedule import RouteTimer, State, Step, legs_of, model_travel
+from dispatch.solver.schedule import RouteTimer, State, Step, VisitTimes, legs_of, model_travel
 from dispatch.solver.windows import sorted_windows
 
 # Gaps tried for a new office call, least detour first.
@@ -225,7 +225,8 @@ def warm_routes(
     949-965 in the same batch. ``on_served`` gets the number of visits the routes serve after each
     of repair's stages, so that a display stays alive through repair (seconds on a large day).
     """
-    drafts = {k: _Draft(problem, matrix, build, k) for k in range(len(problem.agents))}
+    times = VisitTimes(problem)
+    drafts = {k: _Draft(problem, matrix, build, k, times) for k in range(len(problem.agents))}
 
     def report() -> None:
         if on_served is not None:
@@ -990,13 +991,20 @@ def _move_visit(
 class _Draft:
     """One agent's route under repair: its steps and the timer states after each prefix."""
 
-    def __init__(self, problem: Problem, matrix: TravelMatrix, build: RoutingBuild, k: int):
+    def __init__(
+        self,
+        problem: Problem,
+        matrix: TravelMatrix,
+        build: RoutingBuild,
+        k: int,
+        times: VisitTimes | None = None,
+    ):
         self.problem = problem
         self.build = build
         self.k = k
         self.agent = problem.agents[k]
         self.travel = model_travel(matrix, self.agent.speed_factor)
-        self.timer = RouteTimer(problem, k, self.travel)
+        self.timer = RouteTimer(problem, k, self.travel, times=times, prune=True)
         self.steps: list[Step] = []
         self.prefix: list[list[State]] = [self.timer.initial()]
         self.load: dict[str, int] = {}

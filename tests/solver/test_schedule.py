@@ -12,10 +12,12 @@ from dispatch.model import Break, Problem
 from dispatch.plan import StopKind
 from dispatch.solver.schedule import (
     RouteTimer,
+    State,
     Step,
     _fits_breaks_after,
     _fits_step_by_step,
     actual_travel,
+    model_travel,
     timer_fits,
 )
 from dispatch.solver.validate import validate_inputs
@@ -63,3 +65,58 @@ def test_timing_directly_agrees_with_the_timer(
         travel = actual_travel(m, p.agents[a].speed_factor)
         timer = RouteTimer(p, a, travel, ignore_breaks=ignore_breaks)
         assert timer_fits(timer, steps) == _fits_step_by_step(timer, steps)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(field_problems(), st.data())
+def test_a_timer_that_drops_dominated_states_finds_the_same_timing(
+    drawn: tuple[Problem, TravelMatrix], data: st.DataObject
+) -> None:
+    """Where travel does not depend on the hour (the model's), dropping the states another
+    does at least as well as loses no route that fits and no earlier return."""
+    p, m = drawn
+    try:
+        validate_inputs(p, m, time_limit_s=1.0, solution_limit=None)
+    except InputError:
+        return
+    if not p.agents or not p.visits:
+        return
+    a = data.draw(st.integers(0, len(p.agents) - 1))
+    order = data.draw(st.lists(st.integers(0, len(p.visits) - 1), unique=True, max_size=6))
+    steps = [Step(StopKind.VISIT, v) for v in order]
+    if p.offices and data.draw(st.booleans()):
+        steps.insert(0, Step(StopKind.PICKUP, 0, tuple(order)))
+    travel = model_travel(m, p.agents[a].speed_factor)
+    full, pruned = RouteTimer(p, a, travel), RouteTimer(p, a, travel, prune=True)
+    states, kept = full.initial(), pruned.initial()
+    for number, step in enumerate(steps):
+        states = full.advance(states, step, number)
+        kept = pruned.advance(kept, step, number)
+        assert bool(states) == bool(kept)
+        assert len(kept) <= len(states)
+        if not states:
+            return
+    ends = [f.end_s if f else None for f in (full.finish(states), pruned.finish(kept))]
+    assert ends[0] == ends[1]
+
+
+def test_a_state_that_waited_for_lunch_gives_way_to_one_that_may_still_take_it() -> None:
+    """Lunch (13:00-14:00, 30 min) taken on the way to a 13:30 departure is no better than
+    leaving at 12:00 with lunch still to take; leaving at 13:50 with it still to take is
+    worse than having taken it by 14:00, and no state gives way to one that left later."""
+    p = problem([agent("A", breaks=(LUNCH,))], [visit("V")])
+    timer = RouteTimer(p, 0, model_travel(line_matrix([0, 0, 0]), 1.0), prune=True)
+    early = State(0, 12 * 3600, 1, None, None)
+    lunched = State(1, 13 * 3600 + 1800, 1, None, None)
+    late = State(0, 13 * 3600 + 3000, 1, None, None)
+    after = State(1, 14 * 3600, 1, None, None)
+    assert timer._undominated([early, lunched]) == [early]
+    assert timer._undominated([late, after]) == [late, after]
+    # Past 14:00 lunch can no longer start: leaving at 14:10 without it is no match for
+    # having had it, however late.
+    gone = State(0, 14 * 3600 + 600, 1, None, None)
+    rested = State(1, 14 * 3600 + 2700, 1, None, None)
+    assert timer._undominated([gone, rested]) == [gone, rested]
+    assert timer._undominated([late, State(1, 13 * 3600 + 2000, 1, None, None)]) == [
+        State(1, 13 * 3600 + 2000, 1, None, None)
+    ]
