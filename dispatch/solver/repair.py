@@ -29,8 +29,9 @@ Before OR-Tools reads its routes they are completed and repaired here, stop by s
   the place of a run of visits of lower tiers (:data:`MAX_RUN_TRIES`), first where the
   times of the stops around it may hold its window;
 - last, the same moves run again with more gaps each (:data:`FINAL_RELOCATE_TRIES`), and
-  visits of two routes swap places (:data:`SWAP_TRIES`), for the ride alone; what is still out
-  then gets a last turn in the ride they saved (:data:`FINAL_TURN`).
+  visits of two routes swap places (:data:`SWAP_TRIES`), for the ride alone; given the time
+  (:class:`Improve`), ruin and recreate (:mod:`dispatch.solver.ruin`) searches the routes
+  further; what is still out then gets a last turn in the ride they saved (:data:`FINAL_TURN`).
 
 On very large days these moves can outlast the solve's time limit; past the deadline the
 caller gives, repair stops them and only offers what is still out to the gaps as they stand.
@@ -55,6 +56,7 @@ from dispatch.model import Problem
 from dispatch.plan import StopKind
 from dispatch.solver.build import RoutingBuild
 from dispatch.solver.penalties import PREFERENCE_WEIGHT_S, tier
+from dispatch.solver.ruin import RuinResult, ruin_and_recreate
 from dispatch.solver.schedule import RouteTimer, State, Step, VisitTimes, legs_of, model_travel
 from dispatch.solver.windows import sorted_windows
 
@@ -201,6 +203,18 @@ FINAL_TURN_RESERVE = 2.0
 URGENT_TIER = 2
 
 
+@dataclass(slots=True)
+class Improve:
+    """How long ruin and recreate searches the repaired routes: until the
+    ``time.perf_counter()`` reading ``until_s`` or for ``iterations``, whichever ends first;
+    repair records what it did in ``result``."""
+
+    seed: int
+    until_s: float | None = None
+    iterations: int | None = None
+    result: RuinResult | None = None
+
+
 def warm_routes(
     problem: Problem,
     matrix: TravelMatrix,
@@ -209,6 +223,7 @@ def warm_routes(
     allowed: Sequence[Sequence[int]],
     deadline_s: float | None = None,
     on_served: Callable[[int], None] | None = None,
+    improve: Improve | None = None,
 ) -> tuple[dict[int, list[int]], int]:
     """Model nodes per agent for the proposed visit orders (``allowed[v]``: the agents who may
     serve visit position ``v``), and how many proposed visits were finally left out.
@@ -224,6 +239,8 @@ def warm_routes(
     days at 10 s (seeds 0-2) end by 10.08 s against up to 10.7 s, serving 955-980 visits against
     949-965 in the same batch. ``on_served`` gets the number of visits the routes serve after each
     of repair's stages, so that a display stays alive through repair (seconds on a large day).
+    With ``improve`` the repaired routes are searched further by ruin and recreate
+    (:mod:`dispatch.solver.ruin`) before the visits still out get their last turn.
     """
     times = VisitTimes(problem)
     drafts = {k: _Draft(problem, matrix, build, k, times) for k in range(len(problem.agents))}
@@ -277,6 +294,20 @@ def warm_routes(
         PREFERENCE_WEIGHT_S,
         swaps=True,
     )
+    if improve is not None:
+        # Before the last turn, so that what is still out may take the ride it saves.
+        improve.result = ruin_and_recreate(
+            problem,
+            matrix.duration_s,
+            drafts,
+            allowed,
+            build.visit_order,
+            improve.seed,
+            until_s=improve.until_s,
+            iterations=improve.iterations,
+            preference_s=PREFERENCE_WEIGHT_S,
+        )
+        report()
     if FINAL_TURN:
         # Only now may a run of visits give way: earlier, one visit far out would take the
         # room the moves between routes might have freed for two nearer ones.

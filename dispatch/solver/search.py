@@ -15,7 +15,11 @@ seed give the same plan (unless the time limit strikes first).
 The ILS phase does not know every rule (breaks, office calls, lateness, balance, preferences; see
 :mod:`dispatch.solver.ils`); its routes are completed and repaired (:mod:`dispatch.solver.repair`)
 before OR-Tools reads them, as are the routes of a proposal that could not serve every visit it had
-to (``warm_start_feasible`` false): repair leaves out what does not fit. The ILS objective then
+to (``warm_start_feasible`` false): repair leaves out what does not fit. The repaired routes are
+then searched further by ruin and recreate with every rule (:mod:`dispatch.solver.ruin`) until
+:data:`RUIN_END_SHARE` of the limit (:data:`RUIN_ITERATIONS_WHEN_LIMITED` iterations with a
+solution limit), in the time OR-Tools' search had; where many visits are open longer than two
+slots the proposal leaves it more (:data:`RUIN_OPEN_SHARE`). The ILS objective then
 understates the real one, so progress is only reported from the ILS phase when it knows every rule
 of the problem at hand; otherwise the first report comes from OR-Tools. On days with breaks, once
 the proposal stops improving, a second one plans on a clock with the lunch cut out
@@ -55,10 +59,11 @@ from dispatch.solver.ils import (
     profile_budget_bytes,
 )
 from dispatch.solver.presolve import Presolve, agents_text, presolve
-from dispatch.solver.repair import fitting_steps, warm_routes
+from dispatch.solver.repair import Improve, fitting_steps, warm_routes
 from dispatch.solver.schedule import Step, model_travel, route_fits, time_route
 from dispatch.solver.speeds import speed_classes
 from dispatch.solver.validate import validate_inputs
+from dispatch.solver.windows import sorted_windows
 
 # Measured on synth.generate(300 visits, 20 agents, seeds 1-5), haversine travel, GLS for 10 s
 # on a shared 2-core machine: parallel cheapest insertion served 1479 of 1500 visits with 719k s
@@ -90,6 +95,18 @@ MIN_STALL_FAILURES = 100_000
 # and 289 at 30 s, and 296, 294, 299 and 294 against 296, 295, 298 and 293 at 60 s (seed 0
 # with 40.7 h of travel against 42.6 h): better by the objective in six runs of eight.
 ILS_SHARE = 0.75
+# Where the proposal is not the whole problem, its repaired routes are searched further by ruin
+# and recreate (dispatch.solver.ruin) until this share of the limit, in the time OR-Tools' guided
+# local search had; OR-Tools then reads the routes and polishes them in the rest.
+RUIN_END_SHARE = 0.9
+# With a solution limit (no clock) it runs this many iterations instead, for the same plan.
+RUIN_ITERATIONS_WHEN_LIMITED = 100
+# The proposal gives up this share of the limit to ruin and recreate, times the share of visits
+# open longer than LONG_OPEN_S (two booked slots) in all: on such days the proposal's model of
+# office calls misprices routes most (benchmarks/README.md, "Days open all day"), and
+# insertions that fit are found most often.
+RUIN_OPEN_SHARE = 0.1
+LONG_OPEN_S = 4 * 3600
 # Where the proposal is the whole problem (ils_is_exact: no breaks, office calls, lateness,
 # preferences or balance, as in plain VRPTW), OR-Tools' guided local search seldom improves it,
 # so the proposal keeps nearly all the limit; OR-Tools still reads, checks and polishes it
@@ -343,6 +360,7 @@ def solve(
         "metaheuristic": METAHEURISTIC,
         "warm_start": "none",
         "ils_iterations": 0,
+        "ruin_iterations": 0,
         "warm_start_dropped": 0,
         "warm_start_folded": False,
         "warm_start_feasible": None,
@@ -403,12 +421,34 @@ def solve(
         # Repair's moves stop at the limit (see REPAIR_DEADLINE_MARGIN_S).
         repair_deadline_s = started_s + time_limit_s - REPAIR_DEADLINE_MARGIN_S
         on_repaired = _repair_reports(progress, len(problem.visits))
-        proposals = [
-            warm_routes(
-                work, matrix, build, warm.routes, pre.allowed, repair_deadline_s, on_repaired
+        # Ruin and recreate on the repaired routes ends here, before OR-Tools reads them.
+        lns_end_s = started_s + time_limit_s * RUIN_END_SHARE - read_s
+        proposals = []
+        for i, (warm, _) in enumerate(warms):
+            improve = None
+            if not ils_is_exact(work):
+                # Each proposal's repair and search end by its share of the time left.
+                now_s = time.perf_counter()
+                limited = solution_limit is not None
+                improve = Improve(
+                    seed,
+                    None if limited else now_s + (lns_end_s - now_s) / (len(warms) - i),
+                    RUIN_ITERATIONS_WHEN_LIMITED if limited else None,
+                )
+            proposals.append(
+                warm_routes(
+                    work,
+                    matrix,
+                    build,
+                    warm.routes,
+                    pre.allowed,
+                    repair_deadline_s,
+                    on_repaired,
+                    improve,
+                )
             )
-            for warm, _ in warms
-        ]
+            if improve is not None and improve.result is not None:
+                facts["ruin_iterations"] += improve.result.iterations
 
         def polish_parameters() -> Any:
             # Repair and reading proposals take their share of the limit too (about a second
@@ -554,12 +594,26 @@ def _repair_reports(
     return on_served
 
 
+def _open_long_share(problem: Problem) -> float:
+    """The share of visits open longer than :data:`LONG_OPEN_S` in all."""
+    if not problem.visits:
+        return 0.0
+    long = sum(
+        sum(w.end_s - w.start_s for w in sorted_windows(v.windows)) > LONG_OPEN_S
+        for v in problem.visits
+    )
+    return long / len(problem.visits)
+
+
 def _ils_share(problem: Problem, candidates: int, time_limit_s: float) -> float:
     """The share of the limit the proposals take: :data:`ILS_SHARE_EXACT` or
     :data:`ILS_SHARE`, less what repair needs on a large day (:data:`REPAIR_S_PER_VISIT`) and
     what building the model takes for each speed beyond the first
     (:data:`MODEL_BUILD_S_PER_EXTRA_SPEED_ELEMENT`), but never below half that share."""
-    share = ILS_SHARE_EXACT if ils_is_exact(problem) else ILS_SHARE
+    if ils_is_exact(problem):
+        share = ILS_SHARE_EXACT
+    else:
+        share = ILS_SHARE - RUIN_OPEN_SHARE * _open_long_share(problem)
     extra_speeds = max(0, len({a.speed_factor for a in problem.agents}) - 1)
     # about the model's nodes: each visit, each delivery's call, each agent's start and end
     calls = sum(v.pickup_office is not None for v in problem.visits)

@@ -23,6 +23,8 @@ from dispatch.solver.search import (
     MODEL_BUILD_S_PER_EXTRA_SPEED_ELEMENT,
     PATH_LNS_MAX_VISIT_NODES,
     REPAIR_S_PER_VISIT,
+    RUIN_ITERATIONS_WHEN_LIMITED,
+    RUIN_OPEN_SHARE,
     _ils_share,
     _Monitor,
     _read_best,
@@ -80,6 +82,7 @@ def test_solver_facts_are_reported(district: tuple[Problem, TravelMatrix]) -> No
         "metaheuristic",
         "warm_start",
         "ils_iterations",
+        "ruin_iterations",
         "warm_start_dropped",
         "warm_start_folded",
         "warm_start_feasible",
@@ -90,6 +93,8 @@ def test_solver_facts_are_reported(district: tuple[Problem, TravelMatrix]) -> No
     assert facts["warm_start_feasible"] is True
     # With a solution limit, one proposal on each clock (this day has lunch breaks).
     assert facts["ils_iterations"] == 2 * ILS_ITERATIONS_WHEN_LIMITED
+    # Each proposal's repaired routes then get ruin and recreate (the day has office calls).
+    assert facts["ruin_iterations"] == 2 * RUIN_ITERATIONS_WHEN_LIMITED
     assert isinstance(facts["warm_start_folded"], bool)
     assert facts["time_limit_s"] == 20.0
     assert facts["metaheuristic"] == "GUIDED_LOCAL_SEARCH"
@@ -113,9 +118,10 @@ def test_progress_reports_improving_solutions(district: tuple[Problem, TravelMat
     assert all(r.solutions == 0 for r in stages)  # not the model's solutions
     served = [r.served for r in proposals]
     assert served == sorted(served) and len(set(served)) == len(served)
-    # Every stage of repair is shown, one proposal on each clock (see the facts test above).
+    # Every stage of repair is shown, ruin and recreate among them, one proposal on each
+    # clock (see the facts test above).
     repairs = [r for r in seen if r.phase == "repair"]
-    assert len(repairs) == 2 * (4 if repair.FINAL_TURN else 3)
+    assert len(repairs) == 2 * (5 if repair.FINAL_TURN else 4)
     assert all(r.objective is None and 0 < r.served <= len(p.visits) for r in repairs)
     objectives = [r.objective for r in seen if r.phase == "model"]
     assert objectives == sorted(objectives, reverse=True)
@@ -305,6 +311,28 @@ def test_the_proposal_leaves_repair_time_that_grows_with_the_day() -> None:
     assert 30.0 * (1 - share) == pytest.approx(1000 * REPAIR_S_PER_VISIT)
     # ... but the proposal keeps half its share on a limit too short for both.
     assert _ils_share(plain_day, 1000, 1.0) == ILS_SHARE_EXACT / 2
+
+
+def test_the_proposal_leaves_ruin_and_recreate_more_where_visits_are_open_long() -> None:
+    """Each visit open longer than two booked slots in all moves RUIN_OPEN_SHARE / visits of
+    the limit from the proposal to ruin and recreate; two slots alone move nothing."""
+    field_day = generate(40, 4, seed=3)
+    all_day = (TimeWindow(hm("09:00"), hm("17:00")),)
+    two_slots = (TimeWindow(hm("09:00"), hm("11:00")), TimeWindow(hm("11:00"), hm("13:00")))
+
+    def opened(windows: tuple[TimeWindow, ...], share: float) -> Problem:
+        n = round(share * len(field_day.visits))
+        visits = tuple(
+            dataclasses.replace(v, windows=windows) if i < n else v
+            for i, v in enumerate(field_day.visits)
+        )
+        return dataclasses.replace(field_day, visits=visits)
+
+    assert _ils_share(opened(all_day, 1.0), 40, 30.0) == pytest.approx(ILS_SHARE - RUIN_OPEN_SHARE)
+    assert _ils_share(opened(all_day, 0.5), 40, 30.0) == pytest.approx(
+        ILS_SHARE - RUIN_OPEN_SHARE / 2
+    )
+    assert _ils_share(opened(two_slots, 1.0), 40, 30.0) == ILS_SHARE
 
 
 def test_the_proposal_leaves_the_model_time_for_each_speed_beyond_the_first() -> None:

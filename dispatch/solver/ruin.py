@@ -1,0 +1,313 @@
+"""Ruin and recreate on repaired routes, with every rule of the day.
+
+The proposal (:mod:`dispatch.solver.ils`) searches a model that cannot say that one call at an
+office collects documents for deliveries anywhere later on the route; repair
+(:mod:`dispatch.solver.repair`) then completes its routes stop by stop. Here the completed
+routes are searched further in the terms repair times them in (calls, breaks, windows, shift
+ends), as in the string removals of SISR (Christiaens and Vanden Berghe, 2020): each iteration
+takes out a few strings of consecutive visits near one visit, from different routes, and
+serves them again one by one, each in the feasible gap of an allowed agent's route that adds
+the least ride (a delivery pays the call its route still lacks), skipping a gap now and then.
+Visits still out near the ruin are then offered their cheapest gaps too. A result that serves
+every visit taken out is kept if it serves one more, or else by simulated annealing on the ride
+(a preferred agent lost counting as repair counts it); the best routes seen are returned.
+Visits never leave the plan: an iteration that cannot serve one again is undone.
+
+This is where the engine's plans gain most on days whose visits are open long, where the
+proposal's model of office calls misprices routes most (benchmarks/README.md, "Ruin and
+recreate").
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from dispatch.model import Problem
+from dispatch.plan import StopKind
+from dispatch.solver.penalties import tier
+
+if TYPE_CHECKING:
+    from dispatch.solver.repair import _Draft, _Saved
+
+# Visits taken out per iteration: between 1 and 2 x this - 1, in strings of at most
+# MAX_STRING_VISITS consecutive visits of one route each.
+MEAN_REMOVED = 10
+MAX_STRING_VISITS = 10
+# The nearest visits whose routes a removal may cut into.
+NEIGHBOURS = 60
+# Of those, the nearest whose visits still out are offered a gap after each ruin.
+NEIGHBOURS_OUT = 10
+# A visit of a higher tier outweighs this many of the tier below.
+WORTH_PER_TIER = 1_000_000
+# Gaps tried for a visit being served again, least added ride first, each skipped with
+# probability SKIP_GAP (SISR's blinks).
+GAP_TRIES = 12
+SKIP_GAP = 0.01
+# Simulated annealing: a result is kept when it rides less than T x -ln(U) seconds more, the
+# temperature T falling geometrically from START_TEMPERATURE_S to END_TEMPERATURE_S over the
+# time (or iterations) given.
+START_TEMPERATURE_S = 100.0
+END_TEMPERATURE_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RuinResult:
+    """What the search did: iterations, results kept, new bests, and the ride before and
+    after (seconds, with preferences lost as repair counts them)."""
+
+    iterations: int
+    accepted: int
+    improved: int
+    cost_before_s: int
+    cost_after_s: int
+
+
+class _GapTable:
+    """Every gap of every route as arrays (like repair's ``_Gaps``), kept per route and
+    rebuilt only for the routes that changed."""
+
+    def __init__(self, problem: Problem, drafts: Mapping[int, _Draft]) -> None:
+        self.problem = problem
+        self.drafts = drafts
+        self.n_offices = len(problem.offices)
+        self.parts: dict[int, tuple[npt.NDArray[np.intp], ...]] = {}
+        self.stale: set[int] = set(drafts)
+        self.joined: tuple[npt.NDArray[np.intp], ...] | None = None
+
+    def touch(self, k: int) -> None:
+        self.stale.add(k)
+        self.joined = None
+
+    def _part(self, k: int) -> tuple[npt.NDArray[np.intp], ...]:
+        draft = self.drafts[k]
+        locs = np.array(draft.locations(), dtype=np.intp)
+        gaps = len(locs) - 1
+        # called[o, at]: the route calls at office o before gap at.
+        called = np.zeros((max(1, self.n_offices), gaps), dtype=np.intp)
+        for j, step in enumerate(draft.steps):
+            if step.kind == StopKind.PICKUP:
+                called[step.pos, j + 1 :] = 1
+        return (locs[:-1], locs[1:], np.full(gaps, k, dtype=np.intp), np.arange(gaps), called)
+
+    def arrays(self) -> tuple[npt.NDArray[np.intp], ...]:
+        """(after, before, agent, at, called) over every gap of every route."""
+        if self.joined is None:
+            for k in self.stale:
+                self.parts[k] = self._part(k)
+            self.stale.clear()
+            parts = [self.parts[k] for k in sorted(self.parts)]
+            self.joined = tuple(np.concatenate([p[i] for p in parts], axis=-1) for i in range(5))
+        return self.joined
+
+
+def ruin_and_recreate(
+    problem: Problem,
+    duration: npt.NDArray[np.int64],
+    drafts: Mapping[int, _Draft],
+    allowed: Sequence[Sequence[int]],
+    candidates: Sequence[int],
+    seed: int,
+    *,
+    until_s: float | None = None,
+    iterations: int | None = None,
+    preference_s: int = 0,
+) -> RuinResult:
+    """Search ``drafts`` (repair's routes, changed in place to the best found) until the
+    ``time.perf_counter()`` reading ``until_s`` or for ``iterations``, whichever comes first;
+    with ``iterations`` alone the result depends on ``seed`` only."""
+    rng = random.Random(seed)
+    started_s = time.perf_counter()
+    n_agents = len(problem.agents)
+    agent_pos = {a.id: k for k, a in enumerate(problem.agents)}
+    office_pos = {o.id: i for i, o in enumerate(problem.offices)}
+    preferred = [agent_pos.get(v.preferred_agent or "") for v in problem.visits]
+    offices = [office_pos.get(v.pickup_office or "") for v in problem.visits]
+
+    def route_cost(k: int) -> int:
+        draft = drafts[k]
+        lost = sum(
+            1
+            for step in draft.steps
+            if step.kind == StopKind.VISIT and preferred[step.pos] not in (None, k)
+        )
+        return draft.ride_s() + preference_s * lost
+
+    def served_by() -> dict[int, int]:
+        return {
+            step.pos: k
+            for k, draft in drafts.items()
+            for step in draft.steps
+            if step.kind == StopKind.VISIT
+        }
+
+    visits = sorted(set(candidates) | set(served_by()))
+    costs = {k: route_cost(k) for k in drafts}
+    before_s = current_s = best_s = sum(costs.values())
+    if len(visits) < 2 or (until_s is None and iterations is None):
+        return RuinResult(0, 0, 0, before_s, before_s)
+    locs = np.array([problem.visit_index(v) for v in visits], dtype=np.intp)
+    near_rows = np.argsort(duration[np.ix_(locs, locs)], axis=1, kind="stable")[:, :NEIGHBOURS]
+    near = {v: [visits[i] for i in near_rows[n]] for n, v in enumerate(visits)}
+    may_serve = np.zeros((len(problem.visits), n_agents), dtype=np.bool_)
+    for v in visits:
+        may_serve[v, list(allowed[v])] = True
+    worth = [WORTH_PER_TIER ** tier(visit) for visit in problem.visits]
+    table = _GapTable(problem, drafts)
+    best = {k: d.snapshot() for k, d in drafts.items()}
+    done = accepted = improved = current_score = best_score = 0
+
+    def out_of_budget() -> bool:
+        if iterations is not None and done >= iterations:
+            return True
+        return until_s is not None and time.perf_counter() >= until_s
+
+    while not out_of_budget():
+        if iterations is not None:
+            progress = done / max(1, iterations)
+        else:
+            assert until_s is not None
+            progress = (time.perf_counter() - started_s) / max(1e-9, until_s - started_s)
+        temperature_s = START_TEMPERATURE_S * (END_TEMPERATURE_S / START_TEMPERATURE_S) ** min(
+            1.0, progress
+        )
+        done += 1
+        saved: dict[int, _Saved] = {}
+        served = served_by()
+        around = near[rng.choice(visits)]
+        removed = _ruin(drafts, around, served, rng, saved)
+        for k in saved:
+            table.touch(k)
+        # Visits still out near the ruin get a try too, once those taken out are back.
+        out = [v for v in around[:NEIGHBOURS_OUT] if v not in served]
+        gained = _recreate(
+            problem,
+            duration,
+            drafts,
+            table,
+            removed,
+            out,
+            may_serve,
+            offices,
+            preferred,
+            preference_s,
+            rng,
+            saved,
+        )
+        if gained is not None:
+            new = {k: route_cost(k) for k in saved}
+            delta_s = sum(new.values()) - sum(costs[k] for k in saved)
+            score = sum(worth[v] for v in gained)
+            if score > 0 or delta_s < -temperature_s * math.log(1.0 - rng.random()):
+                accepted += 1
+                costs.update(new)
+                current_s += delta_s
+                current_score += score
+                if (current_score, -current_s) > (best_score, -best_s):
+                    improved += 1
+                    best_s, best_score = current_s, current_score
+                    best = {k: d.snapshot() for k, d in drafts.items()}
+                continue
+        for k, state in saved.items():
+            drafts[k].restore(state)
+            table.touch(k)
+    for k, state in best.items():
+        drafts[k].restore(state)
+    return RuinResult(done, accepted, improved, before_s, best_s)
+
+
+def _ruin(
+    drafts: Mapping[int, _Draft],
+    near: Sequence[int],
+    served_by: Mapping[int, int],
+    rng: random.Random,
+    saved: dict[int, _Saved],
+) -> list[int]:
+    """Take out strings of consecutive visits of different routes, near the first of
+    ``near`` onwards, snapshotting each route in ``saved`` first; the visits taken out."""
+    wanted = rng.randint(1, 2 * MEAN_REMOVED - 1)
+    removed: list[int] = []
+    for u in near:
+        if len(removed) >= wanted:
+            break
+        k = served_by.get(u)
+        if k is None or k in saved:
+            continue
+        draft = drafts[k]
+        route = [s.pos for s in draft.steps if s.kind == StopKind.VISIT]
+        i = route.index(u)
+        length = rng.randint(1, min(MAX_STRING_VISITS, len(route), wanted - len(removed)))
+        first = rng.randint(max(0, i - length + 1), min(i, len(route) - length))
+        saved[k] = draft.snapshot()
+        for v in route[first : first + length]:
+            j = draft.position(v)
+            if j is not None and draft.take_out(j) is not None:
+                removed.append(v)
+    return removed
+
+
+def _recreate(
+    problem: Problem,
+    duration: npt.NDArray[np.int64],
+    drafts: Mapping[int, _Draft],
+    table: _GapTable,
+    removed: list[int],
+    out: list[int],
+    may_serve: npt.NDArray[np.bool_],
+    offices: Sequence[int | None],
+    preferred: Sequence[int | None],
+    preference_s: int,
+    rng: random.Random,
+    saved: dict[int, _Saved],
+) -> list[int] | None:
+    """Serve each of ``removed`` again, higher tiers first and otherwise in random order, in
+    the cheapest of its gaps that fits, then each of ``out`` where it fits; the visits of
+    ``out`` served, or None as soon as one of ``removed`` fits nowhere."""
+    rng.shuffle(removed)
+    removed.sort(key=lambda v: -tier(problem.visits[v]))
+    out.sort(key=lambda v: -tier(problem.visits[v]))
+    gained: list[int] = []
+    for n, v in enumerate(removed + out):
+        optional = n >= len(removed)
+        after, before, agent, at, called = table.arrays()
+        x = problem.visit_index(v)
+        extra = duration[after, x] + duration[x, before] - duration[after, before]
+        office = offices[v]
+        if office is not None:
+            o = problem.office_index(office)
+            call_s = duration[after, o] + duration[o, x] - duration[after, x]
+            extra = extra + call_s * (1 - called[office])
+        if preferred[v] is not None and preference_s:
+            extra = extra + preference_s * (agent != preferred[v])
+        options = np.flatnonzero(may_serve[v, agent])
+        options = options[np.argsort(extra[options], kind="stable")]
+        tried = 0
+        fitted = False
+        for i in options:
+            if tried >= GAP_TRIES:
+                break
+            if rng.random() < SKIP_GAP:
+                continue
+            k, gap = int(agent[i]), int(at[i])
+            draft = drafts[k]
+            if not draft.may_hold(v, gap):
+                continue
+            tried += 1
+            if k not in saved:
+                saved[k] = draft.snapshot()
+            if draft.insert(v, gap):
+                table.touch(k)
+                fitted = True
+                break
+        if fitted and optional:
+            gained.append(v)
+        elif not fitted and not optional:
+            return None
+    return gained

@@ -1,0 +1,190 @@
+"""Ruin and recreate on repaired routes: no visit lost, never more ride, every route still
+timed within the day's rules, the same routes for the same seed, and visits still out served
+where they fit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dispatch.geo.matrix import TravelMatrix
+from dispatch.geo.provider import TravelSpec, make_provider
+from dispatch.model import Problem
+from dispatch.plan import StopKind
+from dispatch.solver import repair
+from dispatch.solver.build import RoutingBuild, build_model
+from dispatch.solver.penalties import PREFERENCE_WEIGHT_S
+from dispatch.solver.presolve import Presolve, presolve
+from dispatch.solver.ruin import RuinResult, ruin_and_recreate
+from dispatch.solver.schedule import VisitTimes, route_fits
+from dispatch.synth import generate
+from tests.solver.test_repair import any_proposal
+from tests.test_property import field_problems
+
+Drafts = Mapping[int, repair._Draft]
+
+
+@pytest.fixture(scope="module")
+def field_day() -> tuple[Problem, TravelMatrix, Presolve, RoutingBuild]:
+    """A small day with every field rule: breaks, office calls, named agents, soft windows."""
+    p = generate(40, 6, seed=3)
+    m = make_provider(TravelSpec()).matrix(p.locations())
+    pre = presolve(p, m)
+    return p, m, pre, build_model(p, m, pre, 0)
+
+
+def poor_drafts(
+    p: Problem, m: TravelMatrix, pre: Presolve, build: RoutingBuild, leave_out: int = 0
+) -> Drafts:
+    """Routes that serve the visits by their latest start, each appended to the next allowed
+    agent's route where it fits (without the first ``leave_out`` of them): a poor start, far
+    from the best."""
+    times = VisitTimes(p)
+    drafts = {k: repair._Draft(p, m, build, k, times) for k in range(len(p.agents))}
+    by_latest = sorted(build.visit_order, key=lambda v: (p.visits[v].latest_start_s(), v))
+    for turn, v in enumerate(by_latest):
+        agents = list(pre.allowed[v])
+        for i in range(len(agents)):
+            if drafts[agents[(turn + i) % len(agents)]].append(v):
+                break
+    if leave_out:
+        served = served_by(drafts)
+        for v in sorted(served)[:leave_out]:
+            draft = drafts[served[v]]
+            j = draft.position(v)
+            assert j is not None and draft.take_out(j) is not None
+    return drafts
+
+
+def served_by(drafts: Drafts) -> dict[int, int]:
+    return {
+        step.pos: k for k, d in drafts.items() for step in d.steps if step.kind == StopKind.VISIT
+    }
+
+
+def cost_s(p: Problem, drafts: Drafts) -> int:
+    """Ride as repair counts it, a preferred agent lost counting its price."""
+    lost = sum(
+        p.visits[v].preferred_agent not in (None, p.agents[k].id)
+        for v, k in served_by(drafts).items()
+    )
+    return sum(d.ride_s() for d in drafts.values()) + PREFERENCE_WEIGHT_S * lost
+
+
+def assert_routes_keep_the_rules(p: Problem, drafts: Drafts) -> None:
+    """Every route fits its agent's day, and every delivery follows a call that collects it."""
+    for k, draft in drafts.items():
+        assert route_fits(p, k, draft.steps, draft.travel)
+        collected: set[int] = set()
+        for step in draft.steps:
+            if step.kind == StopKind.PICKUP:
+                collected |= set(step.collects)
+            elif p.visits[step.pos].pickup_office is not None:
+                assert step.pos in collected
+
+
+def search(
+    p: Problem, m: TravelMatrix, pre: Presolve, drafts: Drafts, seed: int, iterations: int
+) -> RuinResult:
+    return ruin_and_recreate(
+        p,
+        m.duration_s,
+        drafts,
+        pre.allowed,
+        list(pre.candidates),
+        seed,
+        iterations=iterations,
+        preference_s=PREFERENCE_WEIGHT_S,
+    )
+
+
+def test_a_poor_start_rides_less_and_keeps_every_visit(
+    field_day: tuple[Problem, TravelMatrix, Presolve, RoutingBuild],
+) -> None:
+    p, m, pre, build = field_day
+    drafts = poor_drafts(p, m, pre, build)
+    before = served_by(drafts)
+    before_s = cost_s(p, drafts)
+    assert any(p.visits[v].pickup_office is not None for v in before)  # calls are in play
+    result = search(p, m, pre, drafts, seed=0, iterations=150)
+    after = served_by(drafts)
+    assert set(before) <= set(after)
+    assert all(k in pre.allowed[v] for v, k in after.items())
+    assert result.cost_before_s == before_s
+    assert result.cost_after_s == cost_s(p, drafts) < before_s
+    assert result.iterations == 150
+    assert_routes_keep_the_rules(p, drafts)
+
+
+def test_the_same_seed_gives_the_same_routes(
+    field_day: tuple[Problem, TravelMatrix, Presolve, RoutingBuild],
+) -> None:
+    p, m, pre, build = field_day
+    runs = []
+    for seed in (5, 5, 6):
+        drafts = poor_drafts(p, m, pre, build)
+        search(p, m, pre, drafts, seed=seed, iterations=60)
+        runs.append({k: list(d.steps) for k, d in drafts.items()})
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+
+
+def test_visits_still_out_are_served_where_they_fit(
+    field_day: tuple[Problem, TravelMatrix, Presolve, RoutingBuild],
+) -> None:
+    """Visits taken out of routes they fitted in come back with the visits near a ruin."""
+    p, m, pre, build = field_day
+    full = served_by(poor_drafts(p, m, pre, build))
+    drafts = poor_drafts(p, m, pre, build, leave_out=3)
+    assert len(served_by(drafts)) == len(full) - 3
+    search(p, m, pre, drafts, seed=0, iterations=150)
+    assert set(served_by(drafts)) >= set(full)
+    assert_routes_keep_the_rules(p, drafts)
+
+
+def test_a_deadline_already_past_changes_nothing(
+    field_day: tuple[Problem, TravelMatrix, Presolve, RoutingBuild],
+) -> None:
+    p, m, pre, build = field_day
+    drafts = poor_drafts(p, m, pre, build)
+    steps = {k: list(d.steps) for k, d in drafts.items()}
+    result = ruin_and_recreate(
+        p, m.duration_s, drafts, pre.allowed, list(pre.candidates), 0, until_s=time.perf_counter()
+    )
+    assert result.iterations == 0
+    assert result.cost_after_s == result.cost_before_s
+    assert {k: list(d.steps) for k, d in drafts.items()} == steps
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(field_problems(), st.data())
+def test_any_repaired_proposal_keeps_its_visits_and_rides_no_more(
+    case: tuple[Problem, TravelMatrix], data: st.DataObject
+) -> None:
+    """Whatever the proposal, ruin and recreate on its repaired routes serves every visit it
+    served, by agents allowed to, within every rule, for no more ride."""
+    p, m = case
+    drawn = any_proposal(p, m, data)
+    if drawn is None:
+        return
+    pre, proposed = drawn
+    build = build_model(p, m, pre, 0)
+    times = VisitTimes(p)
+    drafts = {k: repair._Draft(p, m, build, k, times) for k in range(len(p.agents))}
+    for k in sorted(proposed):
+        for v in proposed[k]:
+            if v in build.visit_nodes and k in pre.allowed[v]:
+                drafts[k].append(v)
+    before = served_by(drafts)
+    before_s = cost_s(p, drafts)
+    search(p, m, pre, drafts, seed=data.draw(st.integers(0, 3)), iterations=20)
+    after = served_by(drafts)
+    assert set(before) <= set(after)
+    assert all(k in pre.allowed[v] for v, k in after.items())
+    if set(after) == set(before):
+        assert cost_s(p, drafts) <= before_s
+    assert_routes_keep_the_rules(p, drafts)
