@@ -46,6 +46,7 @@ import bisect
 import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -1278,6 +1279,37 @@ class _Draft:
         for name, amount in self.problem.visits[out].demand.items():
             self.load[name] = self.load.get(name, 0) - amount
         return saved, now_at
+
+    def take_out_all(self, visits: AbstractSet[int]) -> bool:
+        """Leave out every visit of ``visits`` served here, and the office calls that then
+        collect nothing, timing the rest once; False (the route unchanged) if it does not fit.
+        """
+        kept: list[Step] = []
+        first = len(self.steps)  # stops before the first one left out keep their times
+        gone: list[int] = []
+        for i, step in enumerate(self.steps):
+            if step.kind == StopKind.VISIT and step.pos in visits:
+                first = min(first, i)
+                gone.append(step.pos)
+                continue
+            if step.kind == StopKind.PICKUP and not visits.isdisjoint(step.collects):
+                collects = tuple(x for x in step.collects if x not in visits)
+                if not collects:
+                    first = min(first, i)
+                    continue
+                step = Step(StopKind.PICKUP, step.pos, collects)
+            kept.append(step)
+        if not gone:
+            return True
+        timed = self._retime(first, kept[first:])
+        if timed is None:
+            return False
+        self.steps, self.prefix = kept, [*self.prefix[: first + 1], *timed]
+        self.served -= len(gone)
+        for v in gone:
+            for name, amount in self.problem.visits[v].demand.items():
+                self.load[name] = self.load.get(name, 0) - amount
+        return True
 
     def snapshot(self) -> _Saved:
         """What :meth:`restore` needs to undo the changes that follow."""

@@ -246,7 +246,11 @@ def _ruin(
         length = rng.randint(1, min(MAX_STRING_VISITS, len(route), wanted - len(removed)))
         first = rng.randint(max(0, i - length + 1), min(i, len(route) - length))
         saved[k] = draft.snapshot()
-        for v in route[first : first + length]:
+        string = route[first : first + length]
+        if draft.take_out_all(set(string)):
+            removed += string
+            continue
+        for v in string:  # one by one, where the rest does not fit without them all
             j = draft.position(v)
             if j is not None and draft.take_out(j) is not None:
                 removed.append(v)

@@ -4,6 +4,7 @@ where they fit."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 
@@ -28,13 +29,18 @@ from tests.test_property import field_problems
 Drafts = Mapping[int, repair._Draft]
 
 
-@pytest.fixture(scope="module")
-def field_day() -> tuple[Problem, TravelMatrix, Presolve, RoutingBuild]:
+@functools.cache
+def small_field_day() -> tuple[Problem, TravelMatrix, Presolve, RoutingBuild]:
     """A small day with every field rule: breaks, office calls, named agents, soft windows."""
     p = generate(40, 6, seed=3)
     m = make_provider(TravelSpec()).matrix(p.locations())
     pre = presolve(p, m)
     return p, m, pre, build_model(p, m, pre, 0)
+
+
+@pytest.fixture(scope="module")
+def field_day() -> tuple[Problem, TravelMatrix, Presolve, RoutingBuild]:
+    return small_field_day()
 
 
 def poor_drafts(
@@ -188,3 +194,24 @@ def test_any_repaired_proposal_keeps_its_visits_and_rides_no_more(
     if set(after) == set(before):
         assert cost_s(p, drafts) <= before_s
     assert_routes_keep_the_rules(p, drafts)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_taking_out_a_string_at_once_leaves_what_one_by_one_does(data: st.DataObject) -> None:
+    """A string of visits taken out in one go leaves the same stops (calls that collect
+    nothing more gone too) as taking them out one by one."""
+    p, m, pre, build = small_field_day()
+    drafts = poor_drafts(p, m, pre, build)
+    k = data.draw(st.sampled_from([k for k, d in drafts.items() if d.steps]))
+    route = [s.pos for s in drafts[k].steps if s.kind == StopKind.VISIT]
+    first = data.draw(st.integers(0, len(route) - 1))
+    string = route[first : first + data.draw(st.integers(1, len(route) - first))]
+    at_once, one_by_one = drafts[k], poor_drafts(p, m, pre, build)[k]
+    assert at_once.take_out_all(set(string))
+    for v in string:
+        j = one_by_one.position(v)
+        assert j is not None and one_by_one.take_out(j) is not None
+    assert at_once.steps == one_by_one.steps
+    assert at_once.served == one_by_one.served == len(route) - len(string)
+    assert [s.depart_s for s in at_once.prefix[-1]] == [s.depart_s for s in one_by_one.prefix[-1]]

@@ -120,3 +120,15 @@ def test_a_state_that_waited_for_lunch_gives_way_to_one_that_may_still_take_it()
     assert timer._undominated([late, State(1, 13 * 3600 + 2000, 1, None, None)]) == [
         State(1, 13 * 3600 + 2000, 1, None, None)
     ]
+
+
+def test_a_state_past_the_end_of_a_break_it_still_owes_is_dropped() -> None:
+    """Leaving at 14:10 without lunch (13:00-14:00) leads nowhere: lunch can no longer start,
+    so no state goes on from there; leaving at 13:50 it may still be taken on the way."""
+    p = problem([agent("A", breaks=(LUNCH,))], [visit("V", windows=[("09:00", "17:00")])])
+    visit_step = Step(StopKind.VISIT, 0)
+    for prune in (False, True):
+        timer = RouteTimer(p, 0, model_travel(line_matrix([600, 0, 0]), 1.0), prune=prune)
+        assert timer.advance([State(0, 14 * 3600 + 600, 1, None, None)], visit_step, 1) == []
+        on_time = timer.advance([State(0, 13 * 3600 + 3000, 1, None, None)], visit_step, 1)
+        assert [s.taken for s in on_time] == [1]
