@@ -44,23 +44,35 @@ def test_a_visit_fits_with_lunch_after_the_route_or_while_waiting(
     assert _fits_step_by_step(timer, steps)
 
 
+def any_route(
+    p: Problem, m: TravelMatrix, data: st.DataObject, most: int
+) -> tuple[int, list[Step]] | None:
+    """An agent and up to ``most`` visits in any order, sometimes after a call that collects
+    them all; None for a problem refused before any search or with nothing to route."""
+    try:
+        validate_inputs(p, m, time_limit_s=1.0, solution_limit=None)
+    except InputError:
+        return None
+    if not p.agents or not p.visits:
+        return None
+    a = data.draw(st.integers(0, len(p.agents) - 1))
+    order = data.draw(st.lists(st.integers(0, len(p.visits) - 1), unique=True, max_size=most))
+    steps = [Step(StopKind.VISIT, v) for v in order]
+    if p.offices and data.draw(st.booleans()):
+        steps.insert(0, Step(StopKind.PICKUP, 0, tuple(order)))
+    return a, steps
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(field_problems(), st.data())
 def test_timing_directly_agrees_with_the_timer(
     drawn: tuple[Problem, TravelMatrix], data: st.DataObject
 ) -> None:
     p, m = drawn
-    try:
-        validate_inputs(p, m, time_limit_s=1.0, solution_limit=None)
-    except InputError:
+    route = any_route(p, m, data, 4)
+    if route is None:
         return
-    if not p.agents or not p.visits:
-        return
-    a = data.draw(st.integers(0, len(p.agents) - 1))
-    order = data.draw(st.lists(st.integers(0, len(p.visits) - 1), unique=True, max_size=4))
-    steps = [Step(StopKind.VISIT, v) for v in order]
-    if p.offices and data.draw(st.booleans()):
-        steps.insert(0, Step(StopKind.PICKUP, 0, tuple(order)))
+    a, steps = route
     for ignore_breaks in (False, True):
         travel = actual_travel(m, p.agents[a].speed_factor)
         timer = RouteTimer(p, a, travel, ignore_breaks=ignore_breaks)
@@ -75,17 +87,10 @@ def test_a_timer_that_drops_dominated_states_finds_the_same_timing(
     """Where travel does not depend on the hour (the model's), dropping the states another
     does at least as well as loses no route that fits and no earlier return."""
     p, m = drawn
-    try:
-        validate_inputs(p, m, time_limit_s=1.0, solution_limit=None)
-    except InputError:
+    route = any_route(p, m, data, 6)
+    if route is None:
         return
-    if not p.agents or not p.visits:
-        return
-    a = data.draw(st.integers(0, len(p.agents) - 1))
-    order = data.draw(st.lists(st.integers(0, len(p.visits) - 1), unique=True, max_size=6))
-    steps = [Step(StopKind.VISIT, v) for v in order]
-    if p.offices and data.draw(st.booleans()):
-        steps.insert(0, Step(StopKind.PICKUP, 0, tuple(order)))
+    a, steps = route
     travel = model_travel(m, p.agents[a].speed_factor)
     full, pruned = RouteTimer(p, a, travel), RouteTimer(p, a, travel, prune=True)
     states, kept = full.initial(), pruned.initial()
