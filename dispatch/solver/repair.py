@@ -1258,58 +1258,47 @@ class _Draft:
         """Leave out the visit at ``steps[j]``, and its office call if that collects nothing
         else; what :meth:`restore` needs to undo it and where ``steps[at]`` now is, or None
         (the route unchanged) if the rest does not fit."""
-        out = self.steps[j].pos
-        kept: list[Step] = []
-        first = j  # stops before the first one left out keep their times
-        now_at = at
-        for i, step in enumerate(self.steps):
-            if i != j and step.kind == StopKind.PICKUP and out in step.collects:
-                step = Step(StopKind.PICKUP, step.pos, tuple(x for x in step.collects if x != out))
-            if i == j or (step.kind == StopKind.PICKUP and not step.collects):
-                now_at -= i < at  # against the position before any stop was left out
-                first = min(first, i)
-                continue
-            kept.append(step)
-        timed = self._retime(first, kept[first:])
-        if timed is None:
-            return None
-        saved = self.snapshot()
-        self.steps, self.prefix = kept, [*self.prefix[: first + 1], *timed]
-        self.served -= 1
-        for name, amount in self.problem.visits[out].demand.items():
-            self.load[name] = self.load.get(name, 0) - amount
-        return saved, now_at
+        return self._leave_out({self.steps[j].pos}, at)
 
     def take_out_all(self, visits: AbstractSet[int]) -> bool:
         """Leave out every visit of ``visits`` served here, and the office calls that then
         collect nothing, timing the rest once; False (the route unchanged) if it does not fit.
         """
+        return self._leave_out(visits, 0) is not None
+
+    def _leave_out(self, visits: AbstractSet[int], at: int) -> tuple[_Saved, int] | None:
+        """:meth:`take_out` for every visit of ``visits`` served here at once."""
         kept: list[Step] = []
         first = len(self.steps)  # stops before the first one left out keep their times
+        now_at = at
         gone: list[int] = []
         for i, step in enumerate(self.steps):
-            if step.kind == StopKind.VISIT and step.pos in visits:
-                first = min(first, i)
-                gone.append(step.pos)
-                continue
-            if step.kind == StopKind.PICKUP and not visits.isdisjoint(step.collects):
-                collects = tuple(x for x in step.collects if x not in visits)
-                if not collects:
-                    first = min(first, i)
+            if step.kind == StopKind.VISIT:
+                if step.pos not in visits:
+                    kept.append(step)
                     continue
-                step = Step(StopKind.PICKUP, step.pos, collects)
-            kept.append(step)
+                gone.append(step.pos)
+            else:
+                if not visits.isdisjoint(step.collects):
+                    collects = tuple(x for x in step.collects if x not in visits)
+                    step = Step(StopKind.PICKUP, step.pos, collects)
+                if step.collects:
+                    kept.append(step)
+                    continue
+            now_at -= i < at  # against the position before any stop was left out
+            first = min(first, i)
         if not gone:
-            return True
+            return self.snapshot(), at
         timed = self._retime(first, kept[first:])
         if timed is None:
-            return False
+            return None
+        saved = self.snapshot()
         self.steps, self.prefix = kept, [*self.prefix[: first + 1], *timed]
         self.served -= len(gone)
         for v in gone:
             for name, amount in self.problem.visits[v].demand.items():
                 self.load[name] = self.load.get(name, 0) - amount
-        return True
+        return saved, now_at
 
     def snapshot(self) -> _Saved:
         """What :meth:`restore` needs to undo the changes that follow."""

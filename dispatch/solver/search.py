@@ -422,7 +422,7 @@ def solve(
         repair_deadline_s = started_s + time_limit_s - REPAIR_DEADLINE_MARGIN_S
         on_repaired = _repair_reports(progress, len(problem.visits))
         # Ruin and recreate on the repaired routes ends here, before OR-Tools reads them.
-        lns_end_s = started_s + time_limit_s * RUIN_END_SHARE - read_s
+        ruin_end_s = started_s + time_limit_s * RUIN_END_SHARE - read_s
         proposals = []
         for i, (warm, _) in enumerate(warms):
             improve = None
@@ -432,7 +432,7 @@ def solve(
                 limited = solution_limit is not None
                 improve = Improve(
                     seed,
-                    None if limited else now_s + (lns_end_s - now_s) / (len(warms) - i),
+                    None if limited else now_s + (ruin_end_s - now_s) / (len(warms) - i),
                     RUIN_ITERATIONS_WHEN_LIMITED if limited else None,
                 )
             proposals.append(
