@@ -151,7 +151,15 @@ def ruin_and_recreate(
     visits = sorted(set(candidates) | set(served_by()))
     costs = {k: route_cost(k) for k in drafts}
     before_s = current_s = best_s = sum(costs.values())
-    if len(visits) < 2 or (until_s is None and iterations is None):
+    done = accepted = improved = current_score = best_score = 0
+
+    def out_of_budget() -> bool:
+        if iterations is not None and done >= iterations:
+            return True
+        return until_s is not None and time.perf_counter() >= until_s
+
+    # Nothing to set up where no time is left (large days, whose repair takes the rest).
+    if len(visits) < 2 or (until_s is None and iterations is None) or out_of_budget():
         return RuinResult(0, 0, 0, before_s, before_s)
     locs = np.array([problem.visit_index(v) for v in visits], dtype=np.intp)
     near_rows = np.argsort(duration[np.ix_(locs, locs)], axis=1, kind="stable")[:, :NEIGHBOURS]
@@ -162,13 +170,6 @@ def ruin_and_recreate(
     worth = [WORTH_PER_TIER ** tier(visit) for visit in problem.visits]
     table = _GapTable(problem, drafts)
     best = {k: d.snapshot() for k, d in drafts.items()}
-    done = accepted = improved = current_score = best_score = 0
-
-    def out_of_budget() -> bool:
-        if iterations is not None and done >= iterations:
-            return True
-        return until_s is not None and time.perf_counter() >= until_s
-
     while not out_of_budget():
         if iterations is not None:
             progress = done / max(1, iterations)
