@@ -75,7 +75,6 @@ class _GapTable:
     rebuilt only for the routes that changed."""
 
     def __init__(self, problem: Problem, drafts: Mapping[int, _Draft]) -> None:
-        self.problem = problem
         self.drafts = drafts
         self.n_offices = len(problem.offices)
         self.parts: dict[int, tuple[npt.NDArray[np.intp], ...]] = {}
