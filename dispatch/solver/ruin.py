@@ -60,14 +60,15 @@ END_TEMPERATURE_S = 1.0
 
 @dataclass(frozen=True, slots=True)
 class RuinResult:
-    """What the search did: iterations, results kept, new bests, and the ride before and
-    after (seconds, with preferences lost as repair counts them)."""
+    """What the search did: iterations, results kept, new bests, the ride before and after
+    (seconds, with preferences lost as repair counts them), and how long it searched."""
 
     iterations: int
     accepted: int
     improved: int
     cost_before_s: int
     cost_after_s: int
+    search_s: float = 0.0
 
 
 class _GapTable:
@@ -220,7 +221,7 @@ def ruin_and_recreate(
             table.touch(k)
     for k, state in best.items():
         drafts[k].restore(state)
-    return RuinResult(done, accepted, improved, before_s, best_s)
+    return RuinResult(done, accepted, improved, before_s, best_s, time.perf_counter() - started_s)
 
 
 def _ruin(

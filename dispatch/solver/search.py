@@ -361,6 +361,8 @@ def solve(
         "warm_start": "none",
         "ils_iterations": 0,
         "ruin_iterations": 0,
+        "ruin_s": 0.0,
+        "ruin_saved_s": 0,
         "warm_start_dropped": 0,
         "warm_start_folded": False,
         "warm_start_feasible": None,
@@ -449,6 +451,8 @@ def solve(
             )
             if improve is not None and improve.result is not None:
                 facts["ruin_iterations"] += improve.result.iterations
+                facts["ruin_s"] = round(facts["ruin_s"] + improve.result.search_s, 3)
+                facts["ruin_saved_s"] += improve.result.cost_before_s - improve.result.cost_after_s
 
         def polish_parameters() -> Any:
             # Repair and reading proposals take their share of the limit too (about a second

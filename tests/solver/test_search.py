@@ -43,7 +43,7 @@ def district() -> tuple[Problem, TravelMatrix]:
 
 
 def _without_time(plan: Plan) -> tuple[object, ...]:
-    facts = {k: v for k, v in plan.solver.items() if k != "solve_time_s"}
+    facts = {k: v for k, v in plan.solver.items() if k not in ("solve_time_s", "ruin_s")}
     return plan.routes, plan.unassigned, facts
 
 
@@ -83,6 +83,8 @@ def test_solver_facts_are_reported(district: tuple[Problem, TravelMatrix]) -> No
         "warm_start",
         "ils_iterations",
         "ruin_iterations",
+        "ruin_s",
+        "ruin_saved_s",
         "warm_start_dropped",
         "warm_start_folded",
         "warm_start_feasible",
@@ -95,6 +97,9 @@ def test_solver_facts_are_reported(district: tuple[Problem, TravelMatrix]) -> No
     assert facts["ils_iterations"] == 2 * ILS_ITERATIONS_WHEN_LIMITED
     # Each proposal's repaired routes then get ruin and recreate (the day has office calls).
     assert facts["ruin_iterations"] == 2 * RUIN_ITERATIONS_WHEN_LIMITED
+    # ... and what they saved of the ride, and how long they took.
+    assert facts["ruin_saved_s"] > 0
+    assert 0 < facts["ruin_s"] < facts["solve_time_s"]
     assert isinstance(facts["warm_start_folded"], bool)
     assert facts["time_limit_s"] == 20.0
     assert facts["metaheuristic"] == "GUIDED_LOCAL_SEARCH"
