@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +23,7 @@ from dispatch.check import check_plan
 from dispatch.geo.matrix import HaversineProvider
 from dispatch.model import Break, Location, Office, Problem, TimeWindow
 from dispatch.plan import Plan, StopKind
-from dispatch.solver import solve
+from dispatch.solver import search, solve
 from dispatch.synth import generate
 from tests.factories import agent, hm, line_matrix, problem, visit, window
 
@@ -231,3 +233,23 @@ def test_same_work_needs_every_peer_visit_served_with_less_travel() -> None:
     assert not districts.compare_same_work(dict(engine, checker_ok=False), peer)["met"]
     line = districts.format_same_work(districts.compare_same_work(engine, peer))
     assert "vroom's 9 visits: engine served 9 with 1.0 h" in line
+
+
+def test_ruin_iterations_fix_the_search_s_work_and_are_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a solution limit, ``--ruin-iterations`` sets ruin and recreate's iterations for
+    each repaired proposal; its work is printed and kept in the JSON. Without a solution limit
+    the flag is refused (a clock would cut the iterations short)."""
+    monkeypatch.setattr(search, "RUIN_ITERATIONS_WHEN_LIMITED", search.RUIN_ITERATIONS_WHEN_LIMITED)
+    out = tmp_path / "districts.json"
+    argv = ["--sizes", "40", "--time-limit", "20", "--solution-limit", "20", "--out", str(out)]
+    assert districts.main([*argv, "--ruin-iterations", "7"]) == 0
+    result = json.loads(out.read_text())
+    facts = result["rows"][0]["solver_facts"]
+    assert result["protocol"]["ruin_iterations"] == 7
+    assert facts["ruin_iterations"] in (7, 14)  # one or two proposals (two clocks)
+    assert facts["ruin_s"] > 0
+    assert f"ruin and recreate: {facts['ruin_iterations']} iterations" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        districts.main(["--sizes", "40", "--ruin-iterations", "7", "--out", str(out)])
