@@ -8,6 +8,7 @@ import functools
 import time
 from collections.abc import Mapping
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,7 +17,7 @@ from dispatch.geo.matrix import TravelMatrix
 from dispatch.geo.provider import TravelSpec, make_provider
 from dispatch.model import Problem
 from dispatch.plan import StopKind
-from dispatch.solver import repair
+from dispatch.solver import repair, ruin
 from dispatch.solver.build import RoutingBuild, build_model
 from dispatch.solver.penalties import PREFERENCE_WEIGHT_S
 from dispatch.solver.presolve import Presolve, presolve
@@ -215,3 +216,62 @@ def test_taking_out_a_string_at_once_leaves_what_one_by_one_does(data: st.DataOb
     assert at_once.steps == one_by_one.steps
     assert at_once.served == one_by_one.served == len(route) - len(string)
     assert [s.depart_s for s in at_once.prefix[-1]] == [s.depart_s for s in one_by_one.prefix[-1]]
+
+
+def test_the_gap_table_holds_every_gap_as_the_routes_change(
+    field_day: tuple[Problem, TravelMatrix, Presolve, RoutingBuild],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After routes lose their calls and one grows past the room first set aside, the table's
+    live gaps are exactly every route's gaps, in order, with their ride and the calls before
+    them."""
+    p, m, pre, build = field_day
+    monkeypatch.setattr(ruin, "ROOM_SPARE_GAPS", 0)  # no spare: the longest route outgrows it
+
+    def expected(drafts: Drafts) -> list[tuple[object, ...]]:
+        rows: list[tuple[object, ...]] = []
+        for a in sorted(drafts):
+            locs = drafts[a].locations()
+            calls: set[int] = set()
+            for gap in range(len(locs) - 1):
+                if gap and drafts[a].steps[gap - 1].kind == StopKind.PICKUP:
+                    calls.add(drafts[a].steps[gap - 1].pos)
+                called = [int(c in calls) for c in range(len(p.offices))]
+                ride_s = m.duration_s[locs[gap], locs[gap + 1]]
+                rows.append((locs[gap], locs[gap + 1], ride_s, a, gap, called))
+        return rows
+
+    def held(table: ruin._GapTable) -> list[tuple[object, ...]]:
+        after, before, ride, agent, at, called, live = table.arrays()
+        return [
+            (after[i], before[i], ride[i], agent[i], at[i], [int(c) for c in called[:, i]])
+            for i in np.flatnonzero(live)
+        ]
+
+    drafts = poor_drafts(p, m, pre, build)
+    # The longest route starts empty, so that its visits served again outgrow the room.
+    k = max(drafts, key=lambda k: len(drafts[k].steps))
+    route = [s.pos for s in drafts[k].steps if s.kind == StopKind.VISIT]
+    assert all(len(d.steps) < len(drafts[k].steps) for a, d in drafts.items() if a != k)
+    assert drafts[k].take_out_all(set(route))
+    table = ruin._GapTable(p, m.duration_s, drafts)
+    assert held(table) == expected(drafts)
+    room = table.room
+    lost_calls = 0
+    for other in sorted(drafts):
+        deliveries = {
+            s.pos
+            for s in drafts[other].steps
+            if s.kind == StopKind.VISIT and p.visits[s.pos].pickup_office
+        }
+        if deliveries:
+            steps = len(drafts[other].steps)
+            assert drafts[other].take_out_all(deliveries)
+            lost_calls += steps - len(drafts[other].steps) - len(deliveries)
+            table.touch(other)
+    assert lost_calls > 0 and held(table) == expected(drafts)
+    for v in route:
+        assert drafts[k].append(v)
+    table.touch(k)
+    assert held(table) == expected(drafts)
+    assert table.room > room  # the longest route outgrew its slot
