@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
@@ -22,12 +23,16 @@ from dispatch.solver.search import (
     ILS_SHARE_EXACT,
     MODEL_BUILD_S_PER_EXTRA_SPEED_ELEMENT,
     PATH_LNS_MAX_VISIT_NODES,
+    POLISH_MAX_SHARE,
+    POLISH_MIN_SHARE,
+    POLISH_S,
     REPAIR_S_PER_VISIT,
     RUIN_ITERATIONS_WHEN_LIMITED,
     RUIN_OPEN_SHARE,
     _ils_share,
     _Monitor,
     _read_best,
+    polish_s,
     search_parameters,
 )
 from dispatch.synth import generate
@@ -338,6 +343,39 @@ def test_the_proposal_leaves_ruin_and_recreate_more_where_visits_are_open_long()
         ILS_SHARE - RUIN_OPEN_SHARE / 2
     )
     assert _ils_share(opened(two_slots, 1.0), 40, 30.0) == ILS_SHARE
+
+
+def test_the_polish_keeps_a_second_within_a_share_of_the_limit() -> None:
+    assert polish_s(10.0) == pytest.approx(POLISH_S)
+    assert polish_s(2.0) == pytest.approx(POLISH_MAX_SHARE * 2.0)
+    assert polish_s(60.0) == pytest.approx(POLISH_MIN_SHARE * 60.0)
+    assert POLISH_MIN_SHARE * 60.0 > POLISH_S > POLISH_MAX_SHARE * 2.0
+
+
+def test_ruin_and_recreate_leaves_the_polish_its_time(
+    monkeypatch: pytest.MonkeyPatch, district: tuple[Problem, TravelMatrix]
+) -> None:
+    """Ruin and recreate ends before the polish's share of the limit, counted from the start."""
+    p, m = district
+    started: list[float] = []
+    deadlines: list[float | None] = []
+    real_presolve, real_improve = search.presolve, search.Improve
+
+    def timed_presolve(*args: object) -> object:
+        started.append(time.perf_counter())  # just after the solve's own start
+        return real_presolve(*args)  # type: ignore[arg-type]
+
+    def recorded_improve(seed: int, until_s: float | None, iterations: int | None) -> object:
+        deadlines.append(until_s)
+        return real_improve(seed, until_s, iterations)
+
+    monkeypatch.setattr(search, "presolve", timed_presolve)
+    monkeypatch.setattr(search, "Improve", recorded_improve)
+    limit_s = 3.0
+    plan = solve(p, m, time_limit_s=limit_s)
+    assert check_plan(p, plan, m).ok
+    assert deadlines and all(d is not None for d in deadlines)
+    assert max(d for d in deadlines if d is not None) <= started[0] + limit_s - polish_s(limit_s)
 
 
 def test_the_proposal_leaves_the_model_time_for_each_speed_beyond_the_first() -> None:
