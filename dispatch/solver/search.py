@@ -105,7 +105,7 @@ ILS_SHARE = 0.75
 # recreate at 97% of the limit instead of 90%, booked field days, seeds 0-7, two runs side by
 # side on a 2-core machine: better by the objective on 6 of 8 days at 1000 visits and 30 s (mean
 # travel 101.7 h against 103.2 h, one visit fewer in all), 7 of 8 at 1000 and 60 s (98.9 h
-# against 99.8 h, 6 more served), 4 of 8 at 300 and 30 s (3 more served) and 6 of 8 at 300 and
+# against 99.7 h, 6 more served), 4 of 8 at 300 and 30 s (3 more served) and 6 of 8 at 300 and
 # 60 s; days open all day of 600 visits at 30 s 5 of 8 (42.1 h against 42.4 h). At 100 visits
 # and 10 s 97% was better on 4 days, worse on 3, one of them by a visit OR-Tools had fitted in
 # its second: so the polish keeps a second where the limit allows.
