@@ -98,17 +98,17 @@ ILS_SHARE = 0.75
 # Where the proposal is not the whole problem, its repaired routes are searched further by ruin
 # and recreate (dispatch.solver.ruin) in the time OR-Tools' guided local search had; OR-Tools then
 # reads the routes and polishes them for POLISH_S, but never more than POLISH_MAX_SHARE nor less
-# than POLISH_MIN_SHARE of the limit (ruin_end_s). The polish still pays on small days, where it
-# often fits a visit left out in its first second, and little on large ones: on 1000-visit field
-# days at 30 s repair's last moves ran past 90% of the limit on six days of eight, so ruin and
-# recreate got nothing, and OR-Tools' 3 s improved two plans of four by 0.1%. Ending ruin and
-# recreate at 97% of the limit instead of 90%, booked field days, seeds 0-7, two runs side by
-# side on a 2-core machine: better by the objective on 6 of 8 days at 1000 visits and 30 s (mean
-# travel 101.7 h against 103.2 h, one visit fewer in all), 7 of 8 at 1000 and 60 s (98.9 h
-# against 99.7 h, 6 more served), 4 of 8 at 300 and 30 s (3 more served) and 6 of 8 at 300 and
-# 60 s; days open all day of 600 visits at 30 s 5 of 8 (42.1 h against 42.4 h). At 100 visits
-# and 10 s 97% was better on 4 days, worse on 3, one of them by a visit OR-Tools had fitted in
-# its second: so the polish keeps a second where the limit allows.
+# than POLISH_MIN_SHARE of the limit (polish_s). On booked 1000-visit field days at 30 s, with
+# the polish at a tenth, repair's last moves ran past 90% of the limit on six days of eight, so
+# ruin and recreate got nothing, and OR-Tools' 3 s improved two plans of four (seeds 0-3), by
+# 0.7 h and by a minute. Ending ruin and recreate at 97% of the limit instead of 90%, booked
+# field days, seeds 0-7, two runs side by side on a 2-core machine: better by the objective on
+# 6 of 8 days at 1000 visits and 30 s (mean travel 101.7 h against 103.2 h, one visit fewer in
+# all), 7 of 8 at 1000 and 60 s (98.9 h against 99.7 h, 6 more served), 4 of 8 at 300 and 30 s
+# (3 more served) and 6 of 8 at 300 and 60 s; days open all day of 600 visits at 30 s 5 of 8
+# (42.1 h against 42.4 h). At 100 visits and 10 s 97% was better on 4 days and worse on 3, one
+# of them by a visit OR-Tools had fitted in its second: so the polish keeps a second where the
+# limit allows.
 POLISH_S = 1.0
 POLISH_MIN_SHARE = 0.03
 POLISH_MAX_SHARE = 0.1
