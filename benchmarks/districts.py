@@ -30,9 +30,9 @@ the limit, whichever comes first), and ``--ruin-iterations M`` with it sets ruin
 iterations on each repaired proposal (100 otherwise). Single time-limited runs spread over
 hours of travel, more than most changes to the search move them; at fixed work a change is
 judged by what it saves and how fast. Each engine row is followed by ruin and recreate's
-iterations, seconds and saving (ride, a preferred agent lost priced as repair prices it), also
-in the JSON's ``solver_facts`` (``ruin_iterations``, ``ruin_s``, ``ruin_saved_s``): these come
-before OR-Tools' polish and do not depend on the clock.
+iterations, seconds and saving (ride, a preferred agent lost priced as repair prices it,
+lateness at its price), also in the JSON's ``solver_facts`` (``ruin_iterations``, ``ruin_s``,
+``ruin_saved_s``): these come before OR-Tools' polish and do not depend on the clock.
 
 Usage::
 

@@ -58,7 +58,15 @@ from dispatch.plan import StopKind
 from dispatch.solver.build import RoutingBuild
 from dispatch.solver.penalties import PREFERENCE_WEIGHT_S, tier
 from dispatch.solver.ruin import RuinResult, ruin_and_recreate
-from dispatch.solver.schedule import RouteTimer, State, Step, VisitTimes, legs_of, model_travel
+from dispatch.solver.schedule import (
+    RouteTimer,
+    State,
+    Step,
+    VisitTimes,
+    late_s,
+    legs_of,
+    model_travel,
+)
 from dispatch.solver.windows import sorted_windows
 
 # Gaps tried for a new office call, least detour first.
@@ -1320,6 +1328,23 @@ class _Draft:
         if not self.steps:
             return 0
         return sum(self.travel(a, b, 0) for a, b in itertools.pairwise(self.locations()))
+
+    def late_price_s(self) -> int:
+        """Seconds of ride the route's lateness is worth: a soft window's price per minute
+        late, charged per second as the model charges it."""
+        if not self.steps:
+            return 0
+        finish = self.timer.finish(self.prefix[-1])
+        if finish is None:  # cannot happen: every committed prefix finishes
+            return 0
+        price = 0
+        for leg in legs_of(finish.state):
+            step = self.steps[leg.step]
+            if step.kind == StopKind.VISIT:
+                visit = self.problem.visits[step.pos]
+                if visit.late_cost_per_min > 0:
+                    price += late_s(visit.windows, leg.start_s) * visit.late_cost_per_min
+        return price // 60
 
     def nodes(self) -> list[int]:
         """The route as model nodes (empty for an idle agent)."""

@@ -22,8 +22,9 @@ from dispatch.solver.build import RoutingBuild, build_model
 from dispatch.solver.penalties import PREFERENCE_WEIGHT_S
 from dispatch.solver.presolve import Presolve, presolve
 from dispatch.solver.ruin import RuinResult, ruin_and_recreate
-from dispatch.solver.schedule import VisitTimes, route_fits
+from dispatch.solver.schedule import VisitTimes, route_fits, time_route
 from dispatch.synth import generate
+from tests.factories import agent, matrix, problem, visit
 from tests.solver.test_repair import any_proposal
 from tests.test_property import field_problems
 
@@ -73,13 +74,31 @@ def served_by(drafts: Drafts) -> dict[int, int]:
     }
 
 
-def cost_s(p: Problem, drafts: Drafts) -> int:
-    """Ride as repair counts it, a preferred agent lost counting its price."""
+def late_price_s(p: Problem, m: TravelMatrix, drafts: Drafts) -> int:
+    """The routes' lateness at its price per minute, as the plan would time them."""
+    per_min = {v.id: v.late_cost_per_min for v in p.visits}
+    price = 0
+    for k, draft in drafts.items():
+        if not draft.steps:
+            continue
+        route = time_route(p, m, k, draft.steps)
+        route_price = sum(
+            stop.late_s * per_min[stop.visit_id]
+            for stop in route.stops
+            if stop.kind == StopKind.VISIT
+        )
+        price += route_price // 60
+    return price
+
+
+def cost_s(p: Problem, m: TravelMatrix, drafts: Drafts) -> int:
+    """Ride as repair counts it, a preferred agent lost and lateness counting their price."""
     lost = sum(
         p.visits[v].preferred_agent not in (None, p.agents[k].id)
         for v, k in served_by(drafts).items()
     )
-    return sum(d.ride_s() for d in drafts.values()) + PREFERENCE_WEIGHT_S * lost
+    ride_s = sum(d.ride_s() for d in drafts.values())
+    return ride_s + PREFERENCE_WEIGHT_S * lost + late_price_s(p, m, drafts)
 
 
 def assert_routes_keep_the_rules(p: Problem, drafts: Drafts) -> None:
@@ -115,16 +134,55 @@ def test_a_poor_start_rides_less_and_keeps_every_visit(
     p, m, pre, build = field_day
     drafts = poor_drafts(p, m, pre, build)
     before = served_by(drafts)
-    before_s = cost_s(p, drafts)
+    before_s = cost_s(p, m, drafts)
     assert any(p.visits[v].pickup_office is not None for v in before)  # calls are in play
     result = search(p, m, pre, drafts, seed=0, iterations=150)
     after = served_by(drafts)
     assert set(before) <= set(after)
     assert all(k in pre.allowed[v] for v, k in after.items())
     assert result.cost_before_s == before_s
-    assert result.cost_after_s == cost_s(p, drafts) < before_s
+    assert result.cost_after_s == cost_s(p, m, drafts) < before_s
     assert result.iterations == 150
     assert_routes_keep_the_rules(p, drafts)
+
+
+def test_lateness_counts_at_its_price() -> None:
+    """Serving a soft-windowed visit late to ride less is kept only where the ride saved
+    outweighs the lateness's price: here riding A then B saves 300 s but is 10 min late at B,
+    at 2 min of ride a minute (A, B, the start, the end; one agent)."""
+    p = problem(
+        [agent("X", shift=("08:00", "18:00"))],
+        [
+            visit("A"),
+            visit("B", windows=(("08:00", "08:15"),), max_late_s=1800, late_cost_per_min=120),
+        ],
+    )
+    m = matrix([[0, 600, 600, 900], [900, 0, 900, 1200], [600, 900, 0, 0], [600, 900, 0, 0]])
+    pre = presolve(p, m)
+    build = build_model(p, m, pre, 0)
+
+    def route(order: list[int]) -> repair._Draft:
+        draft = repair._Draft(p, m, build, 0)
+        for v in order:
+            assert draft.append(v)
+        return draft
+
+    late_first, on_time = route([0, 1]), route([1, 0])
+    assert late_first.ride_s() == 2400 and on_time.ride_s() == 2700
+    assert late_first.late_price_s() == late_price_s(p, m, {0: late_first}) == 600 * 120 // 60
+    assert on_time.late_price_s() == 0
+    # Late first, the search starts from the price of both; on time, it keeps to that order
+    # although serving the visits again puts A first every time (less ride, late at B).
+    drafts = {0: route([0, 1])}
+    assert search(p, m, pre, drafts, seed=0, iterations=50).cost_before_s == 2400 + 1200
+    drafts = {0: route([1, 0])}
+    result = search(p, m, pre, drafts, seed=0, iterations=50)
+    assert result.cost_before_s == result.cost_after_s == 2700
+    assert served_in_order(drafts[0]) == [1, 0]
+
+
+def served_in_order(draft: repair._Draft) -> list[int]:
+    return [step.pos for step in draft.steps if step.kind == StopKind.VISIT]
 
 
 def test_the_same_seed_gives_the_same_routes(
@@ -187,13 +245,13 @@ def test_any_repaired_proposal_keeps_its_visits_and_rides_no_more(
             if v in build.visit_nodes and k in pre.allowed[v]:
                 drafts[k].append(v)
     before = served_by(drafts)
-    before_s = cost_s(p, drafts)
+    before_s = cost_s(p, m, drafts)
     search(p, m, pre, drafts, seed=data.draw(st.integers(0, 3)), iterations=20)
     after = served_by(drafts)
     assert set(before) <= set(after)
     assert all(k in pre.allowed[v] for v, k in after.items())
     if set(after) == set(before):
-        assert cost_s(p, drafts) <= before_s
+        assert cost_s(p, m, drafts) <= before_s
     assert_routes_keep_the_rules(p, drafts)
 
 
