@@ -178,11 +178,7 @@ def test_lateness_counts_at_its_price() -> None:
     drafts = {0: route([1, 0])}
     result = search(p, m, pre, drafts, seed=0, iterations=50)
     assert result.cost_before_s == result.cost_after_s == 2700
-    assert served_in_order(drafts[0]) == [1, 0]
-
-
-def served_in_order(draft: repair._Draft) -> list[int]:
-    return [step.pos for step in draft.steps if step.kind == StopKind.VISIT]
+    assert ruin._visits_of(drafts[0]) == [1, 0]
 
 
 def test_the_same_seed_gives_the_same_routes(
