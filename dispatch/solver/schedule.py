@@ -337,16 +337,24 @@ class RouteTimer:
     def advance(self, states: Sequence[State], step: Step, number: int) -> list[State]:
         """States after serving ``step`` (the route's ``number``-th, from 0); empty if none."""
         loc = self.location(step)
-        if len(states) == 1 and states[0].taken == self.all_taken:
-            # Every break behind (or none): one ride, one service (most steps of a day).
+        if len(states) == 1:
             state = states[0]
-            travel_s = self.travel(state.loc, loc, state.depart_s)
-            served = self._serve(step, state.depart_s + travel_s)
-            if served is None:
-                return []
-            start_s, depart_s = served
-            leg = _Leg(number, travel_s, state.depart_s + travel_s, start_s, ())
-            return [State(state.taken, depart_s, loc, state, leg)]
+            owed = self.all_taken & ~state.taken
+            if not owed or self.prune:
+                # One ride, one service, as for most steps of a day: where no break is owed,
+                # and with ``prune`` where none owed may start before the agent leaves again
+                # (a morning before lunch), as the loop below would find: it skips every leg
+                # with a break then, and a break that cannot start yet has not closed either.
+                # Ruin and recreate times most of a morning's steps here (the speed-up is in
+                # dispatch.solver.ruin._gaps_by_cost, with its own).
+                travel_s = self.travel(state.loc, loc, state.depart_s)
+                ready_s = state.depart_s + travel_s
+                served = self._serve(step, ready_s)
+                if served is None and not owed:
+                    return []
+                if served is not None and (not owed or self.opens_s[owed] >= served[1]):
+                    leg = _Leg(number, travel_s, ready_s, served[0], ())
+                    return [State(state.taken, served[1], loc, state, leg)]
         best: dict[int, State] = {}
         for state in states:
             travel_s = self.travel(state.loc, loc, state.depart_s)

@@ -21,7 +21,7 @@ from dispatch.solver.schedule import (
     timer_fits,
 )
 from dispatch.solver.validate import validate_inputs
-from tests.factories import agent, line_matrix, problem, visit, window
+from tests.factories import agent, hm, line_matrix, problem, visit, window
 from tests.test_property import field_problems
 
 LUNCH = Break("lunch", 1800, window("13:00", "14:00"))
@@ -125,6 +125,26 @@ def test_a_state_that_waited_for_lunch_gives_way_to_one_that_may_still_take_it()
     assert timer._undominated([late, State(1, 13 * 3600 + 2000, 1, None, None)]) == [
         State(1, 13 * 3600 + 2000, 1, None, None)
     ]
+
+
+@pytest.mark.parametrize(
+    ("leave", "opens", "taken"), [("11:00", "09:00", 0), ("12:50", "13:40", 1)]
+)
+def test_one_state_owing_lunch_is_timed_as_the_search_of_every_break_times_it(
+    leave: str, opens: str, taken: int
+) -> None:
+    """Leaving at 11:00 and served by 11:30, lunch (13:00-14:00) cannot start before the agent
+    leaves again: the state goes on owing it. Reaching at 13:00 a slot that opens at 13:40,
+    lunch fits in the wait, and the state that took it is the one kept. Either way a pruned
+    timer keeps what its search of every break keeps (reached here with the state twice)."""
+    p = problem([agent("A", breaks=(LUNCH,))], [visit("V", windows=[(opens, "17:00")])])
+    timer = RouteTimer(p, 0, model_travel(line_matrix([600, 0, 0]), 1.0), prune=True)
+    state = State(0, hm(leave), 1, None, None)
+    step = Step(StopKind.VISIT, 0)
+    (after,) = timer.advance([state], step, 0)
+    assert after == timer.advance([state, state], step, 0)[0]
+    start_s = max(hm(leave) + 600, hm(opens))
+    assert (after.taken, after.depart_s) == (taken, start_s + p.visit_duration_s(p.visits[0]))
 
 
 def test_a_state_past_the_end_of_a_break_it_still_owes_is_dropped() -> None:
