@@ -63,7 +63,7 @@ from dispatch.solver.repair import Improve, fitting_steps, warm_routes
 from dispatch.solver.schedule import Step, model_travel, route_fits, time_route
 from dispatch.solver.speeds import speed_classes
 from dispatch.solver.validate import validate_inputs
-from dispatch.solver.windows import sorted_windows
+from dispatch.solver.windows import open_long
 
 # Measured on synth.generate(300 visits, 20 agents, seeds 1-5), haversine travel, GLS for 10 s
 # on a shared 2-core machine: parallel cheapest insertion served 1479 of 1500 visits with 719k s
@@ -115,11 +115,10 @@ POLISH_MAX_SHARE = 0.1
 # With a solution limit (no clock) it runs this many iterations instead, for the same plan.
 RUIN_ITERATIONS_WHEN_LIMITED = 100
 # The proposal gives up this share of the limit to ruin and recreate, times the share of visits
-# open longer than LONG_OPEN_S (two booked slots) in all: on such days the proposal's model of
-# office calls misprices routes most (benchmarks/README.md, "Days open all day"), and
+# open long (windows.open_long: two booked slots and more): on such days the proposal's model
+# of office calls misprices routes most (benchmarks/README.md, "Days open all day"), and
 # insertions that fit are found most often.
 RUIN_OPEN_SHARE = 0.1
-LONG_OPEN_S = 4 * 3600
 # Where the proposal is the whole problem (ils_is_exact: no breaks, office calls, lateness,
 # preferences or balance, as in plain VRPTW), OR-Tools' guided local search seldom improves it,
 # so the proposal keeps nearly all the limit; OR-Tools still reads, checks and polishes it
@@ -617,14 +616,10 @@ def _repair_reports(
 
 
 def _open_long_share(problem: Problem) -> float:
-    """The share of visits open longer than :data:`LONG_OPEN_S` in all."""
+    """The share of visits open longer than :data:`~dispatch.solver.windows.LONG_OPEN_S`."""
     if not problem.visits:
         return 0.0
-    long = sum(
-        sum(w.end_s - w.start_s for w in sorted_windows(v.windows)) > LONG_OPEN_S
-        for v in problem.visits
-    )
-    return long / len(problem.visits)
+    return sum(open_long(v.windows) for v in problem.visits) / len(problem.visits)
 
 
 def _ils_share(problem: Problem, candidates: int, time_limit_s: float) -> float:

@@ -6,6 +6,16 @@ from collections.abc import Iterable
 
 from dispatch.model import TimeWindow
 
+# Open longer than this in all (two booked slots): the proposal's model of office calls
+# misprices routes most on days of such visits, and they have the most gaps that fit
+# (search.RUIN_OPEN_SHARE, ruin.GAP_TRIES_OPEN_LONG).
+LONG_OPEN_S = 4 * 3600
+
+
+def open_long(windows: Iterable[TimeWindow]) -> bool:
+    """Whether a visit with these windows is open longer than :data:`LONG_OPEN_S` in all."""
+    return sum(w.end_s - w.start_s for w in sorted_windows(windows)) > LONG_OPEN_S
+
 
 def sorted_windows(windows: Iterable[TimeWindow]) -> list[TimeWindow]:
     """Windows by start, overlapping or touching ones merged (service may start in any)."""

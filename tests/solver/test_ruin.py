@@ -5,6 +5,7 @@ where they fit."""
 from __future__ import annotations
 
 import functools
+import random
 import time
 from collections.abc import Mapping
 
@@ -24,7 +25,7 @@ from dispatch.solver.presolve import Presolve, presolve
 from dispatch.solver.ruin import RuinResult, ruin_and_recreate
 from dispatch.solver.schedule import VisitTimes, route_fits, time_route
 from dispatch.synth import generate
-from tests.factories import agent, matrix, problem, visit
+from tests.factories import agent, line_matrix, matrix, problem, visit
 from tests.solver.test_repair import any_proposal
 from tests.test_property import field_problems
 
@@ -323,6 +324,46 @@ def test_a_visit_is_offered_every_gap_it_may_take_by_the_ride_it_adds_there(
         ]
         assert got == expected
     assert min(seen.values()) > 0
+
+
+def test_a_visit_open_long_tries_more_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """V rides as little before A as after it, but before A it makes A miss its window
+    (08:00-08:10): with one gap to try V fits nowhere, with two it follows A. Visits open
+    longer than two slots get more tries than those booked into a slot."""
+    monkeypatch.setattr(ruin, "SKIP_GAP", 0.0)
+    booked = visit("V", windows=(("08:00", "11:00"),))
+    open_day = visit("V", windows=(("08:00", "18:00"),))
+    for v, tries in ((booked, [1, 1]), (open_day, [1, 2])):
+        p = problem(
+            [agent("X", shift=("08:00", "12:00"))],
+            [visit("A", windows=(("08:00", "08:10"),)), v],
+        )
+        assert ruin.gap_tries(p)[1] == (
+            ruin.GAP_TRIES_OPEN_LONG if v is open_day else ruin.GAP_TRIES
+        )
+        m = line_matrix([600, 300, 0, 0])
+        pre = presolve(p, m)
+        drafts = {0: repair._Draft(p, m, build_model(p, m, pre, 0), 0)}
+        assert drafts[0].append(0)
+        table = ruin._GapTable(p, m.duration_s, drafts)
+        may_serve = np.ones((2, 1), dtype=np.bool_)
+        gained = ruin._recreate(
+            p,
+            drafts,
+            table,
+            [1],
+            [],
+            may_serve,
+            [None, None],
+            [None, None],
+            0,
+            tries,
+            random.Random(0),
+            {},
+        )
+        assert (gained is not None) == (tries[1] == 2)
+        if gained is not None:
+            assert ruin._visits_of(drafts[0]) == [0, 1]
 
 
 def test_the_gap_table_holds_every_gap_as_the_routes_change(
