@@ -92,6 +92,18 @@ def late_price_s(p: Problem, m: TravelMatrix, drafts: Drafts) -> int:
     return price
 
 
+def route_gaps(draft: repair._Draft) -> list[tuple[int, int, frozenset[int]]]:
+    """Each gap of the route in order: the locations before and after it, and the offices
+    the route has called at before it."""
+    locs, calls = draft.locations(), set()
+    gaps = []
+    for gap in range(len(locs) - 1):
+        if gap and draft.steps[gap - 1].kind == StopKind.PICKUP:
+            calls.add(draft.steps[gap - 1].pos)
+        gaps.append((locs[gap], locs[gap + 1], frozenset(calls)))
+    return gaps
+
+
 def cost_s(p: Problem, m: TravelMatrix, drafts: Drafts) -> int:
     """Ride as repair counts it, a preferred agent lost and lateness counting their price."""
     lost = sum(
@@ -294,11 +306,7 @@ def test_a_visit_is_offered_every_gap_it_may_take_by_the_ride_it_adds_there(
         preferred = agents.get(visit.preferred_agent or "")
         expected = []
         for k in sorted(set(pre.allowed[v])):
-            locs, calls = drafts[k].locations(), set()
-            for gap in range(len(locs) - 1):
-                if gap and drafts[k].steps[gap - 1].kind == StopKind.PICKUP:
-                    calls.add(drafts[k].steps[gap - 1].pos)
-                a, b = locs[gap], locs[gap + 1]
+            for gap, (a, b, calls) in enumerate(route_gaps(drafts[k])):
                 added_s = d[a, x] + d[x, b] - d[a, b]
                 if o is not None:
                     seen["call made" if office in calls else "call paid"] += 1
@@ -379,14 +387,9 @@ def test_the_gap_table_holds_every_gap_as_the_routes_change(
     def expected(drafts: Drafts) -> list[tuple[object, ...]]:
         rows: list[tuple[object, ...]] = []
         for a in sorted(drafts):
-            locs = drafts[a].locations()
-            calls: set[int] = set()
-            for gap in range(len(locs) - 1):
-                if gap and drafts[a].steps[gap - 1].kind == StopKind.PICKUP:
-                    calls.add(drafts[a].steps[gap - 1].pos)
+            for gap, (after, before, calls) in enumerate(route_gaps(drafts[a])):
                 called = [int(c in calls) for c in range(len(p.offices))]
-                ride_s = m.duration_s[locs[gap], locs[gap + 1]]
-                rows.append((locs[gap], locs[gap + 1], ride_s, a, gap, called))
+                rows.append((after, before, m.duration_s[after, before], a, gap, called))
         return rows
 
     def held(table: ruin._GapTable) -> list[tuple[object, ...]]:
