@@ -64,7 +64,8 @@ SKIP_GAP = 0.01
 # booked days 24 tries did not pay (1000 visits: 0.6% lower, 2 of 4; 300: 1.6% higher).
 # Whole solves at 30 s, days open 09:00-17:00, seeds 0-7, side by side against 12 tries:
 # 1000 visits, mean travel 61.8 h against 62.5 h, better by the objective on 7 days of 8;
-# 300 visits, 27.2 h against 27.7 h, 7 of 8, as many served.
+# 300 visits, 27.2 h against 27.7 h, 7 of 8, as many served; 600 visits, 41.9 h against
+# 42.0 h, 4 of 8 (not told apart).
 GAP_TRIES_OPEN_LONG = 24
 # Simulated annealing: a result is kept when it rides less than T x -ln(U) seconds more, the
 # temperature T falling geometrically from START_TEMPERATURE_S to END_TEMPERATURE_S over the
