@@ -1329,31 +1329,34 @@ class _Draft:
             return 0
         return sum(self.travel(a, b, 0) for a, b in itertools.pairwise(self.locations()))
 
+    def _starts_s(self) -> list[int]:
+        """When each stop starts, in route order, as timed (none for an idle agent)."""
+        if not self.steps:
+            return []
+        finish = self.timer.finish(self.prefix[-1])
+        if finish is None:  # cannot happen: every committed prefix finishes
+            return []
+        return [leg.start_s for leg in legs_of(finish.state)]
+
     def late_price_s(self) -> int:
         """Seconds of ride the route's lateness is worth: a soft window's price per minute
         late, charged per second as the model charges it."""
-        if not self.steps:
-            return 0
-        finish = self.timer.finish(self.prefix[-1])
-        if finish is None:  # cannot happen: every committed prefix finishes
+        starts = self._starts_s()
+        if not starts:
             return 0
         price = 0
-        for leg in legs_of(finish.state):
-            step = self.steps[leg.step]
+        for step, start_s in zip(self.steps, starts, strict=True):
             if step.kind == StopKind.VISIT:
                 visit = self.problem.visits[step.pos]
                 if visit.late_cost_per_min > 0:
-                    price += late_s(visit.windows, leg.start_s) * visit.late_cost_per_min
+                    price += late_s(visit.windows, start_s) * visit.late_cost_per_min
         return price // 60
 
     def nodes(self) -> list[int]:
         """The route as model nodes (empty for an idle agent)."""
-        if not self.steps:
+        starts = self._starts_s()
+        if not starts:
             return []
-        finish = self.timer.finish(self.prefix[-1])
-        if finish is None:  # cannot happen: every committed prefix finishes
-            return []
-        starts = [leg.start_s for leg in legs_of(finish.state)]
         nodes: list[int] = []
         for step, start_s in zip(self.steps, starts, strict=True):
             if step.kind == StopKind.PICKUP:
