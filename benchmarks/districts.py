@@ -329,18 +329,31 @@ def compare_same_work(engine: dict[str, Any], peer: dict[str, Any]) -> dict[str,
     if "error" in engine or "error" in peer:
         out.update(served_engine=None, met=False)
         return out
+    all_served = engine["served"] == peer["served"]
+    less_travel = engine["travel_s"] < peer["travel_s"]
     out.update(
         served_engine=engine["served"],
         travel_h_engine=engine["travel_h"],
         travel_h_peer=peer["travel_h"],
-        met=bool(
-            engine["checker_ok"]
-            and peer["checker_ok"]
-            and engine["served"] == peer["served"]
-            and engine["travel_s"] < peer["travel_s"]
-        ),
+        all_served=all_served,
+        less_travel=less_travel,
+        met=bool(engine["checker_ok"] and peer["checker_ok"] and all_served and less_travel),
     )
     return out
+
+
+def same_work_line(same_work: list[dict[str, Any]]) -> str:
+    """One line over every run on the peer's own work: how often the engine served all of
+    it, rode less, and both (where it leaves a visit out, less travel alone says little)."""
+    n = len(same_work)
+    all_served = sum(bool(c.get("all_served")) for c in same_work)
+    less = sum(bool(c.get("less_travel")) for c in same_work)
+    met = sum(c["met"] for c in same_work)
+    peer = same_work[0]["peer"] if same_work else "peer"
+    return (
+        f"engine on {peer}'s own work: all served in {all_served}/{n} runs, less travel in "
+        f"{less}/{n}, both (valid plans) in {met}/{n}"
+    )
 
 
 def format_same_work(c: dict[str, Any]) -> str:
@@ -567,6 +580,7 @@ def main(argv: list[str] | None = None) -> int:
         print("on the peer's own work (its served visits only):")
         for c in same_work:
             print(format_same_work(c))
+        print(same_work_line(same_work))
     print(final_line(comparisons) if peers else "no peer: pass --peers vroom to compare")
     result = {
         "benchmark": "districts",
@@ -596,6 +610,7 @@ def main(argv: list[str] | None = None) -> int:
         "comparisons": comparisons,
         "summary": summary,
         "same_work": same_work,
+        "same_work_final": same_work_line(same_work) if same_work else None,
         "final": final_line(comparisons) if comparisons else None,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

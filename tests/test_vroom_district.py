@@ -235,6 +235,25 @@ def test_same_work_needs_every_peer_visit_served_with_less_travel() -> None:
     assert "vroom's 9 visits: engine served 9 with 1.0 h" in line
 
 
+def test_same_work_line_counts_all_served_less_travel_and_both_apart() -> None:
+    """Over the runs on the peer's own work: one serves all with less travel, two leave a
+    visit out with less travel, one serves all with more, one fails; each count is its own."""
+    peer = {"solver": "vroom", "visits": 10, "time_limit_s": 30.0, "checker_ok": True}
+    peer |= {"served": 9, "travel_s": 7200, "travel_h": 2.0}
+    engine = dict(peer, solver="engine=vroom", visits=9, travel_s=3600, travel_h=1.0)
+    runs = [
+        districts.compare_same_work(engine, peer),
+        districts.compare_same_work(dict(engine, served=8), peer),
+        districts.compare_same_work(dict(engine, served=7, travel_s=3000), peer),
+        districts.compare_same_work(dict(engine, travel_s=9000, travel_h=2.5), peer),
+        districts.compare_same_work({"error": "failed"}, peer),
+    ]
+    assert districts.same_work_line(runs) == (
+        "engine on vroom's own work: all served in 2/5 runs, less travel in 3/5, "
+        "both (valid plans) in 1/5"
+    )
+
+
 def test_ruin_iterations_fix_the_search_s_work_and_are_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
