@@ -115,9 +115,9 @@ POLISH_MAX_SHARE = 0.1
 # With a solution limit (no clock) it runs this many iterations instead, for the same plan.
 RUIN_ITERATIONS_WHEN_LIMITED = 100
 # The proposal gives up this share of the limit to ruin and recreate, times the share of visits
-# open long (windows.open_long: two booked slots and more): on such days the proposal's model
-# of office calls misprices routes most (benchmarks/README.md, "Days open all day"), and
-# insertions that fit are found most often.
+# open long (windows.open_long: longer than two booked slots in all): on such days the
+# proposal's model of office calls misprices routes most (benchmarks/README.md, "Days open all
+# day"), and insertions that fit are found most often.
 RUIN_OPEN_SHARE = 0.1
 # Where the proposal is the whole problem (ils_is_exact: no breaks, office calls, lateness,
 # preferences or balance, as in plain VRPTW), OR-Tools' guided local search seldom improves it,
